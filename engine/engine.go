@@ -1,0 +1,106 @@
+// Package engine is the small interface the generation loop drives: an ONNX
+// runtime that loads sessions and runs them on named tensors. Two backends
+// implement it: onnxruntime's C library through cgo (package engine/ortnative,
+// native builds) and onnxruntime-web through syscall/js (the browser).
+//
+// Tensors may live on a device (the GPU in the browser); their data is read
+// only when asked, and only the range asked for.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// DType is a tensor element type.
+type DType int
+
+// The element types SmolVLM's ONNX files use.
+const (
+	Float32 DType = iota + 1
+	Float16
+	Int64
+	Bool
+)
+
+func (d DType) String() string {
+	switch d {
+	case Float32:
+		return "float32"
+	case Float16:
+		return "float16"
+	case Int64:
+		return "int64"
+	case Bool:
+		return "bool"
+	}
+	return fmt.Sprintf("dtype(%d)", int(d))
+}
+
+// ErrUnsupportedDType reports an element type this package cannot convert.
+var ErrUnsupportedDType = errors.New("unsupported tensor element type")
+
+// IOInfo describes one input or output of a session. Dynamic dimensions are -1.
+type IOInfo struct {
+	Name  string
+	DType DType
+	Shape []int64
+}
+
+// Tensor is a value passed to or returned from a session.
+type Tensor interface {
+	DType() DType
+	Shape() []int64
+	// Float32s copies n elements starting at element off to the host,
+	// converting float16 to float32. Only that range leaves the device.
+	Float32s(off, n int) ([]float32, error)
+	// Release frees the tensor's memory. Using it afterwards is an error.
+	Release()
+}
+
+// Session is one loaded ONNX model.
+type Session interface {
+	Inputs() []IOInfo
+	Outputs() []IOInfo
+	// Run evaluates the named outputs from the given inputs. The caller owns
+	// the returned tensors and must release them.
+	Run(ctx context.Context, inputs map[string]Tensor, outputs []string) (map[string]Tensor, error)
+	Release()
+}
+
+// Engine creates sessions and host tensors.
+type Engine interface {
+	// Name says which backend runs the sessions ("onnxruntime-cpu", "webgpu", ...).
+	Name() string
+	// LoadSession loads the ONNX file at path (a file path or a URL,
+	// depending on the backend).
+	LoadSession(ctx context.Context, path string) (Session, error)
+	// NewTensor makes a tensor from host data: []float32 for Float32 (and for
+	// Float16, converted here), []uint16 raw half bits for Float16, []int64
+	// for Int64, []bool for Bool. len(data) must equal the shape's product.
+	NewTensor(dtype DType, shape []int64, data any) (Tensor, error)
+	Close() error
+}
+
+// NumElements is the product of shape, or an error for a negative dimension.
+func NumElements(shape []int64) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+		n *= int(d)
+	}
+	return n, nil
+}
+
+// Find returns the IOInfo called name.
+func Find(infos []IOInfo, name string) (IOInfo, bool) {
+	for _, in := range infos {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return IOInfo{}, false
+}

@@ -1,0 +1,104 @@
+package modelconfig
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pocketvlm/smolvlm/internal/fixture"
+)
+
+func TestLoadFixtureAndRealConfig(t *testing.T) {
+	tiny, err := fixture.ModelDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(fixture.Root(), "..", "shared", "models", "smolvlm-256m-instruct")
+	for _, tc := range []struct {
+		dir                      string
+		layers, kvHeads, headDim int
+		hidden                   int
+	}{
+		{tiny, 2, 1, 32, 96},
+		{real, 30, 3, 64, 576},
+	} {
+		if _, err := os.Stat(tc.dir); err != nil {
+			t.Logf("skip %s: %v", tc.dir, err)
+			continue
+		}
+		c, err := Load(Dir(tc.dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []int{c.Text.NumLayers, c.Text.NumKeyValueHeads, c.Text.HeadDim, c.Text.HiddenSize}
+		want := []int{tc.layers, tc.kvHeads, tc.headDim, tc.hidden}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s: text dims %v, want %v", tc.dir, got, want)
+				break
+			}
+		}
+		if c.ImageTokenID != 49190 || c.ImageSeqLen != 64 || c.ScaleFactor != 4 {
+			t.Errorf("image token %d seq %d scale %d", c.ImageTokenID, c.ImageSeqLen, c.ScaleFactor)
+		}
+		if len(c.EOSTokenIDs) != 1 || c.EOSTokenIDs[0] != 49279 {
+			t.Errorf("eos %v", c.EOSTokenIDs)
+		}
+		p := c.Preprocessor
+		if p.LongestEdge != 2048 || p.TileSize != 512 || p.Resample != 1 || p.Mean != [3]float64{0.5, 0.5, 0.5} {
+			t.Errorf("preprocessor %+v", p)
+		}
+		if !strings.Contains(c.ChatTemplate, "<end_of_utterance>") {
+			t.Errorf("chat template %q", c.ChatTemplate)
+		}
+	}
+}
+
+func TestLoadErrorsNameTheFile(t *testing.T) {
+	tiny, err := fixture.ModelDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{ConfigFile, GenerationConfigFile, PreprocessorConfigFile, TokenizerConfigFile} {
+		dir := t.TempDir()
+		for _, f := range []string{ConfigFile, GenerationConfigFile, PreprocessorConfigFile, ProcessorConfigFile, TokenizerConfigFile, ChatTemplateFile} {
+			raw, err := os.ReadFile(filepath.Join(tiny, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f == name {
+				continue
+			}
+			os.WriteFile(filepath.Join(dir, f), raw, 0o644)
+		}
+		_, err := Load(Dir(dir))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("missing %s: err = %v", name, err)
+		}
+		os.WriteFile(filepath.Join(dir, name), []byte("{not json"), 0o644)
+		_, err = Load(Dir(dir))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("malformed %s: err = %v", name, err)
+		}
+	}
+}
+
+func TestONNXFile(t *testing.T) {
+	got, err := ONNXFile(Decoder, "q4f16")
+	if err != nil || got != "onnx/decoder_model_merged_q4f16.onnx" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if got, _ := ONNXFile(VisionEncoder, "fp32"); got != "onnx/vision_encoder.onnx" {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := ONNXFile(Decoder, "fp8"); err == nil {
+		t.Fatal("want error for unknown variant")
+	}
+}
+
+func TestDirRefusesEscapes(t *testing.T) {
+	if _, err := Dir(t.TempDir()).ReadFile("../etc/passwd"); err == nil {
+		t.Fatal("want error")
+	}
+}
