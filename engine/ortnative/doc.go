@@ -1,0 +1,39 @@
+// Package ortnative implements engine.Engine on onnxruntime's C library
+// through cgo, running sessions on the CPU.
+//
+// The shared library is not linked at build time: it is opened with dlopen
+// when New is called, so every package builds on a machine without it. It
+// comes from the npm package onnxruntime-node, pinned in the repository's
+// package.json; "npm ci --ignore-scripts" in the repository root puts it under
+// node_modules (see Options.LibraryPath for how it is found).
+//
+// The cgo layer is our own, a small set of C wrappers over the C API header in
+// include/ (Microsoft's, MIT licensed, C API version 24, which newer libraries
+// keep serving). github.com/yalue/onnxruntime_go was not used because, up to
+// v1.27.0, it cannot return float16 outputs that onnxruntime allocates (it
+// copies one byte per element and then fails), and it copies every output
+// into Go memory, which would copy the whole KV cache on every decoder step.
+// Here outputs stay in onnxruntime's memory: a present.* output feeds the next
+// step's past_key_values.* input without a copy, and Float32s converts only
+// the range asked for.
+//
+// Builds without cgo, for js/wasm and for Windows (no dlopen) get a stub whose
+// New returns an error; its API is the same.
+package ortnative
+
+import "errors"
+
+// ErrNotBuilt is what New returns in builds without the native engine.
+var ErrNotBuilt = errors.New("native engine not built in this binary (needs cgo on linux or darwin)")
+
+// Options configures New.
+type Options struct {
+	// LibraryPath is the onnxruntime shared library to open. Empty means: the
+	// environment variable ONNXRUNTIME_LIB, else
+	// node_modules/onnxruntime-node/bin/napi-v6/<GOOS>/<arch>/<library> in the
+	// working directory, the executable's folder, or any of their parents.
+	LibraryPath string
+	// IntraOpThreads is the number of threads one session uses for one
+	// operator; 0 leaves onnxruntime's default (one per physical core).
+	IntraOpThreads int
+}

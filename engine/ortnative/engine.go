@@ -1,0 +1,130 @@
+//go:build cgo && !js && !windows
+
+package ortnative
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pocketvlm/smolvlm/engine"
+)
+
+// Engine runs ONNX sessions on onnxruntime's CPU execution provider. Its
+// methods are safe for concurrent use.
+type Engine struct {
+	opts    Options
+	libPath string
+
+	// mu guards env: loads and tensor creation share it, Close takes it
+	// alone, so a slow load never blocks NewTensor.
+	mu  sync.RWMutex
+	env envHandle // nil once closed
+
+	smu      sync.Mutex // guards sessions
+	sessions map[*Session]struct{}
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// errClosed reports use of a closed engine.
+var errClosed = errors.New("onnxruntime engine closed")
+
+// New opens the onnxruntime library (see Options.LibraryPath) and creates an
+// environment. The caller must Close the engine.
+func New(opts Options) (*Engine, error) {
+	if opts.IntraOpThreads < 0 {
+		return nil, fmt.Errorf("IntraOpThreads %d is negative", opts.IntraOpThreads)
+	}
+	path, err := FindLibrary(opts.LibraryPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadLibrary(path); err != nil {
+		return nil, err
+	}
+	env, err := createEnv()
+	if err != nil {
+		return nil, fmt.Errorf("create onnxruntime environment: %w", err)
+	}
+	return &Engine{opts: opts, libPath: path, env: env, sessions: map[*Session]struct{}{}}, nil
+}
+
+// Name says which backend this is.
+func (e *Engine) Name() string { return "onnxruntime-cpu" }
+
+// Version is the loaded onnxruntime's version, e.g. "1.30.0".
+func (e *Engine) Version() string { return libraryVersion() }
+
+// LibraryPath is the shared library the engine opened.
+func (e *Engine) LibraryPath() string { return e.libPath }
+
+// LoadSession loads the ONNX file at path (a file path). Every input and
+// output must be a float, float16, int64 or bool tensor; otherwise it fails
+// naming the first one that is not. The caller must Release the session.
+func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.env == nil {
+		return nil, errClosed
+	}
+	h, err := createSession(e.env, path, e.opts.IntraOpThreads)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	s, err := newSession(e, h, path)
+	if err != nil {
+		releaseSession(h)
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	e.smu.Lock()
+	e.sessions[s] = struct{}{}
+	e.smu.Unlock()
+	return s, nil
+}
+
+// NewTensor copies host data into a new tensor, as engine.Engine documents:
+// []float32 for Float32 or Float16 (converted), []uint16 half bits for
+// Float16, []int64 for Int64, []bool for Bool. The result is a *Tensor.
+func (e *Engine) NewTensor(dtype engine.DType, shape []int64, data any) (engine.Tensor, error) {
+	if e.closed() {
+		return nil, errClosed
+	}
+	return newHostTensor(dtype, shape, data)
+}
+
+// Close releases the sessions still open and the environment. Tensors stay
+// readable and must still be released. Closing twice does nothing.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.env == nil {
+		return nil
+	}
+	e.smu.Lock()
+	for s := range e.sessions {
+		s.release()
+	}
+	e.sessions = nil
+	e.smu.Unlock()
+	releaseEnv(e.env)
+	e.env = nil
+	return nil
+}
+
+func (e *Engine) closed() bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.env == nil
+}
+
+// forget drops a released session from the engine's set.
+func (e *Engine) forget(s *Session) {
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	delete(e.sessions, s)
+}
