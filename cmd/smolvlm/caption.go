@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pocketvlm/smolvlm/engine/ortnative"
+	"github.com/pocketvlm/smolvlm/generate"
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/pipeline"
+	"github.com/pocketvlm/smolvlm/sample"
+	"github.com/pocketvlm/smolvlm/tokenizer"
+)
+
+func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("caption", flag.ContinueOnError)
+	var in inputFlags
+	in.register(fs)
+	variant := fs.String("variant", "fp32", "model variant: fp32, fp16, q4 or q4f16 (per part: -variant vision=fp16,embed=fp32,decoder=q4)")
+	maxNew := fs.Int("max-new-tokens", 256, "stop after this many new tokens")
+	var so sample.Options
+	fs.Float64Var(&so.RepetitionPenalty, "repetition-penalty", 1.0, "penalise tokens already in the sequence (1 is off)")
+	fs.Float64Var(&so.Temperature, "temperature", 0, "sampling temperature (0 is greedy)")
+	fs.IntVar(&so.TopK, "top-k", 0, "sample among the k most likely tokens (0 is all)")
+	fs.Float64Var(&so.TopP, "top-p", 1, "sample among the most likely tokens up to this probability mass")
+	fs.Uint64Var(&so.Seed, "seed", 0, "random seed for sampling")
+	threads := fs.Int("threads", 0, "onnxruntime intra-op threads (0 is its default)")
+	asJSON := fs.Bool("json", false, "print JSON instead of streaming the answer")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	variants, err := parseVariants(*variant)
+	if err != nil {
+		return err
+	}
+	if *maxNew <= 0 {
+		return errors.New("-max-new-tokens must be positive")
+	}
+	start := time.Now()
+	p, err := in.prepare()
+	if err != nil {
+		return err
+	}
+	preprocess := time.Since(start)
+
+	eng, err := ortnative.New(ortnative.Options{IntraOpThreads: *threads})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	loadStart := time.Now()
+	if err := p.pipe.LoadModel(ctx, eng, variants); err != nil {
+		return err
+	}
+	defer p.pipe.Close()
+	load := time.Since(loadStart)
+
+	chat, err := p.pipe.NewChat()
+	if err != nil {
+		return err
+	}
+	defer chat.Close()
+	stream := tokenizer.NewStreamDecoder(p.pipe.Tokenizer, true)
+	opts := generate.Options{MaxNewTokens: *maxNew, Sampling: so}
+	if !*asJSON {
+		opts.OnToken = func(id int64) { io.WriteString(stdout, stream.Push(id)) }
+	}
+	ans, err := chat.Ask(ctx, pipeline.Turn{Image: p.image, Text: in.prompt}, opts)
+	if err != nil {
+		return err
+	}
+	if !*asJSON {
+		fmt.Fprintln(stdout, stream.Flush())
+		t := ans.Timings
+		fmt.Fprintf(stderr, "%d tokens (%s) · preprocess %s · vision %s · first token %s · %.1f tokens/s · %s\n",
+			len(ans.Tokens), ans.Stop, ms(preprocess), ms(t.Vision), ms(t.FirstToken), t.DecodeTokensPerSecond(), eng.Name())
+		return nil
+	}
+	return json.NewEncoder(stdout).Encode(captionJSON{
+		InputIDs: p.inputIDs,
+		Tokens:   ans.Tokens,
+		Text:     ans.Text,
+		Stop:     string(ans.Stop),
+		Timings: map[string]float64{
+			"preprocess":      msf(preprocess),
+			"load":            msf(load),
+			"vision":          msf(ans.Timings.Vision),
+			"first_token":     msf(ans.Timings.FirstToken),
+			"decode":          msf(ans.Timings.Decode),
+			"decode_tokens_s": ans.Timings.DecodeTokensPerSecond(),
+		},
+	})
+}
+
+type captionJSON struct {
+	InputIDs []int64            `json:"input_ids"`
+	Tokens   []int64            `json:"tokens"`
+	Text     string             `json:"text"`
+	Stop     string             `json:"stop"`
+	Timings  map[string]float64 `json:"timings_ms"`
+}
+
+// parseVariants reads "q4" (all parts) or "vision=fp16,embed=fp32,decoder=q4".
+func parseVariants(s string) (pipeline.Variants, error) {
+	v, err := pipeline.ParseVariants(s)
+	if err != nil {
+		return v, fmt.Errorf("-variant: %w", err)
+	}
+	for _, part := range []string{v.Vision, v.Embed, v.Decoder} {
+		if _, err := modelconfig.ONNXFile(modelconfig.Decoder, part); err != nil {
+			return v, fmt.Errorf("-variant: %w", err)
+		}
+	}
+	return v, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", msf(d)) }
+
+func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

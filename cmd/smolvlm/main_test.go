@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pocketvlm/smolvlm/internal/fixture"
+)
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func fixturePaths(t *testing.T) (model, dir string) {
+	t.Helper()
+	dir, err := fixture.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "model"), dir
+}
+
+func TestPreprocessJSONMatchesCases(t *testing.T) {
+	model, dir := fixturePaths(t)
+	cases, err := fixture.Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		out, _, err := runCLI(t, "preprocess", "-model", model, "-image", filepath.Join(dir, c.Image),
+			"-prompt", c.Prompt, "-split="+map[bool]string{true: "true", false: "false"}[c.DoImageSplitting], "-json")
+		if err != nil {
+			t.Fatalf("%s: %v", c.ID, err)
+		}
+		var got struct {
+			InputIDs         []int64  `json:"input_ids"`
+			PixelValuesShape []int64  `json:"pixel_values_shape"`
+			TileSHA256       []string `json:"tile_sha256"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%s: %v", c.ID, err)
+		}
+		if !slices.Equal(got.InputIDs, c.InputIDs) || !slices.Equal(got.PixelValuesShape, c.PixelValuesShape) {
+			t.Errorf("%s: input_ids or shape differ", c.ID)
+		}
+		if strings.HasSuffix(c.Image, ".png") && !slices.Equal(got.TileSHA256, c.TileSHA256) {
+			t.Errorf("%s: tile hashes differ", c.ID)
+		}
+	}
+}
+
+func TestCaptionJSONGreedy(t *testing.T) {
+	model, dir := fixturePaths(t)
+	cases, err := fixture.Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cases[0]
+	out, _, err := runCLI(t, "caption", "-model", model, "-image", filepath.Join(dir, c.Image),
+		"-prompt", c.Prompt, "-max-new-tokens", "24", "-json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got captionJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Tokens, c.ReferenceTokens["greedy"]) || !slices.Equal(got.InputIDs, c.InputIDs) {
+		t.Errorf("tokens %v, want %v", got.Tokens, c.ReferenceTokens["greedy"])
+	}
+	for _, k := range []string{"preprocess", "vision", "first_token", "decode_tokens_s"} {
+		if _, ok := got.Timings[k]; !ok {
+			t.Errorf("timings_ms lacks %s", k)
+		}
+	}
+}
+
+func TestCaptionStreamsText(t *testing.T) {
+	model, dir := fixturePaths(t)
+	out, errOut, err := runCLI(t, "caption", "-model", model, "-image", filepath.Join(dir, "images/astronaut.png"),
+		"-split=false", "-max-new-tokens", "6", "-variant", "q4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) == "" || !strings.Contains(errOut, "tokens/s") {
+		t.Errorf("stdout %q stderr %q", out, errOut)
+	}
+}
+
+// TestErrorsAreOneLine checks that bad input ends in one clear sentence.
+func TestErrorsAreOneLine(t *testing.T) {
+	model, dir := fixturePaths(t)
+	img := filepath.Join(dir, "images/astronaut.png")
+	notImage := filepath.Join(t.TempDir(), "notes.png")
+	os.WriteFile(notImage, []byte("hello"), 0o644)
+	noTokenizer := t.TempDir()
+	for _, f := range []string{"config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer_config.json", "chat_template.json"} {
+		raw, _ := os.ReadFile(filepath.Join(model, f))
+		os.WriteFile(filepath.Join(noTokenizer, f), raw, 0o644)
+	}
+	long := strings.Repeat("word ", 9000)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"caption", "-model", model, "-image", "/no/such.png"}, "no such file"},
+		{[]string{"caption", "-model", model, "-image", notImage}, "unsupported image format"},
+		{[]string{"caption", "-model", model, "-image", img, "-variant", "int3"}, "unknown model variant"},
+		{[]string{"caption", "-model", noTokenizer, "-image", img}, "tokenizer.json"},
+		{[]string{"caption", "-model", model, "-image", img, "-split=false", "-prompt", long}, "too long"},
+		{[]string{"caption", "-model", model, "-image", img, "-max-pixels", "1000"}, "pixels"},
+		{[]string{"caption", "-image", img}, "-model is required"},
+		{[]string{"frobnicate"}, "unknown command"},
+	} {
+		_, _, err := runCLI(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: err = %v, want one line containing %q", tc.args[:2], err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package generate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pocketvlm/smolvlm/engine"
+	"github.com/pocketvlm/smolvlm/sample"
+)
+
+// Conversation holds the decoder's key/value cache across turns, so a
+// follow-up question only runs the new tokens through the model.
+type Conversation struct {
+	m *Model
+	// past holds present.* of the last decoder run, keyed by the
+	// past_key_values.* input each feeds. Empty before the first run.
+	past map[string]engine.Tensor
+	// ids are the tokens whose keys/values are in past, in order.
+	ids []int64
+	// pending is the last sampled token, chosen but not yet run through the
+	// decoder; it starts the next turn's input.
+	pending []int64
+}
+
+// NewConversation starts an empty conversation.
+func (m *Model) NewConversation() *Conversation {
+	return &Conversation{m: m, past: map[string]engine.Tensor{}}
+}
+
+// Tokens returns every token of the conversation so far: those in the cache
+// and the last sampled one.
+func (c *Conversation) Tokens() []int64 {
+	return append(slices.Clone(c.ids), c.pending...)
+}
+
+// Close releases the cache.
+func (c *Conversation) Close() {
+	for k, t := range c.past {
+		t.Release()
+		delete(c.past, k)
+	}
+	c.ids, c.pending = nil, nil
+}
+
+// Generate appends newIDs (after any token still pending from the previous
+// turn) to the conversation and generates the answer. images holds one entry
+// per picture whose image tokens appear in newIDs, in order.
+//
+// On cancellation it returns the tokens made so far with Stop = StopCancelled
+// and a nil error; the conversation stays usable.
+func (c *Conversation) Generate(ctx context.Context, newIDs []int64, images []Image, opts Options) (*Result, error) {
+	start := time.Now()
+	input := append(slices.Clone(c.pending), newIDs...)
+	if len(input) == 0 {
+		return nil, errors.New("nothing to generate from: the prompt is empty")
+	}
+	if err := c.checkContext(len(input), opts.MaxNewTokens); err != nil {
+		return nil, err
+	}
+	if opts.MaxNewTokens <= 0 {
+		return nil, fmt.Errorf("max new tokens must be positive (got %d)", opts.MaxNewTokens)
+	}
+	res := &Result{}
+	embeds, err := c.embedPrompt(ctx, input, images, res)
+	if err != nil {
+		return nil, err
+	}
+	sampler := sample.New(opts.Sampling)
+	sampler.Observe(c.ids...)
+	sampler.Observe(input...)
+
+	next, err := c.step(ctx, embeds, input, sampler)
+	embeds.Release()
+	if err != nil {
+		return nil, err
+	}
+	res.Timings.FirstToken = time.Since(start)
+	decodeStart := time.Now()
+	for {
+		res.Tokens = append(res.Tokens, next)
+		c.pending = []int64{next}
+		if opts.OnToken != nil {
+			opts.OnToken(next)
+		}
+		if slices.Contains(c.m.Dims.EOSTokenIDs, next) {
+			res.Stop = StopEOS
+			break
+		}
+		if len(res.Tokens) >= opts.MaxNewTokens {
+			res.Stop = StopMaxTokens
+			break
+		}
+		if ctx.Err() != nil {
+			res.Stop = StopCancelled
+			break
+		}
+		embeds, err := c.embedIDs(ctx, []int64{next})
+		if err != nil {
+			return nil, err
+		}
+		tok, err := c.step(ctx, embeds, []int64{next}, sampler)
+		embeds.Release()
+		if err != nil {
+			if ctx.Err() != nil {
+				res.Stop = StopCancelled
+				break
+			}
+			return nil, err
+		}
+		next = tok
+		res.Timings.DecodeTokens++
+	}
+	res.Timings.Decode = time.Since(decodeStart)
+	return res, nil
+}
+
+// checkContext refuses a turn that cannot fit the model's position range.
+func (c *Conversation) checkContext(inputLen, maxNew int) error {
+	limit := c.m.Dims.MaxPositions
+	if limit <= 0 {
+		return nil
+	}
+	if total := len(c.ids) + inputLen; total >= limit {
+		return fmt.Errorf("prompt too long for the model's context: %d tokens, the limit is %d", total, limit)
+	}
+	return nil
+}
+
+// step runs the decoder on embeds (the embeddings of ids), keeps the new
+// cache and returns the next token. Only the last row of the logits is read.
+func (c *Conversation) step(ctx context.Context, embeds engine.Tensor, ids []int64, sampler *sample.Sampler) (int64, error) {
+	inputs, owned, err := c.decoderInputs(embeds, len(ids))
+	defer releaseAll(owned)
+	if err != nil {
+		return 0, err
+	}
+	outNames := []string{outLogits}
+	for _, p := range c.m.pastNames {
+		outNames = append(outNames, presentName(p))
+	}
+	outs, err := c.m.Decoder.Run(ctx, inputs, outNames)
+	if err != nil {
+		return 0, fmt.Errorf("decoder: %w", err)
+	}
+	logits := outs[outLogits]
+	defer logits.Release()
+	c.swapCache(outs)
+	c.ids = append(c.ids, ids...)
+	c.pending = nil
+
+	shape := logits.Shape()
+	if len(shape) != 3 || shape[1] != int64(len(ids)) {
+		return 0, fmt.Errorf("decoder logits have shape %v, want [1, %d, vocab]", shape, len(ids))
+	}
+	vocab := int(shape[2])
+	row, err := logits.Float32s((len(ids)-1)*vocab, vocab)
+	if err != nil {
+		return 0, fmt.Errorf("read logits: %w", err)
+	}
+	return sampler.Next(row), nil
+}
+
+// decoderInputs builds attention_mask, position_ids and the cache inputs. The
+// tensors it creates are returned in owned, for the caller to release after
+// the run.
+func (c *Conversation) decoderInputs(embeds engine.Tensor, seq int) (inputs map[string]engine.Tensor, owned []engine.Tensor, err error) {
+	past := len(c.ids)
+	if c.m.Faults.DropCache {
+		past = 0
+	}
+	mask := make([]int64, past+seq)
+	for i := range mask {
+		mask[i] = 1
+	}
+	positions := make([]int64, seq)
+	for i := range positions {
+		positions[i] = int64(past + i)
+		if c.m.Faults.ZeroPositions {
+			positions[i] = int64(i)
+		}
+	}
+	inputs = map[string]engine.Tensor{inInputsEmbeds: embeds}
+	newTensor := func(name string, d engine.DType, shape []int64, data any) error {
+		t, err := c.m.Engine.NewTensor(d, shape, data)
+		if err != nil {
+			return fmt.Errorf("decoder input %s: %w", name, err)
+		}
+		inputs[name] = t
+		owned = append(owned, t)
+		return nil
+	}
+	if err := newTensor(inAttentionMask, engine.Int64, []int64{1, int64(past + seq)}, mask); err != nil {
+		return nil, owned, err
+	}
+	if err := newTensor(inPositionIDs, engine.Int64, []int64{1, int64(seq)}, positions); err != nil {
+		return nil, owned, err
+	}
+	for _, name := range c.m.pastNames {
+		if t, ok := c.past[name]; ok && !c.m.Faults.DropCache {
+			inputs[name] = t
+			continue
+		}
+		info, _ := engine.Find(c.m.Decoder.Inputs(), name)
+		shape := []int64{1, int64(c.m.Dims.NumKVHeads), 0, int64(c.m.Dims.HeadDim)}
+		if err := newTensor(name, info.DType, shape, emptyData(info.DType)); err != nil {
+			return nil, owned, err
+		}
+	}
+	return inputs, owned, nil
+}
+
+func releaseAll(ts []engine.Tensor) {
+	for _, t := range ts {
+		t.Release()
+	}
+}
+
+func emptyData(d engine.DType) any {
+	if d == engine.Float16 {
+		return []uint16{}
+	}
+	return []float32{}
+}
+
+// swapCache releases the cache that fed this step and keeps its outputs
+// present.* as the next step's past_key_values.*, without reading them.
+func (c *Conversation) swapCache(outs map[string]engine.Tensor) {
+	for _, name := range c.m.pastNames {
+		if old, ok := c.past[name]; ok {
+			old.Release()
+		}
+		c.past[name] = outs[presentName(name)]
+	}
+}

@@ -1,0 +1,149 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pocketvlm/smolvlm/engine"
+)
+
+// embedIDs runs embed_tokens on ids and returns inputs_embeds [1, n, hidden],
+// converted to the decoder's element type when the two files disagree.
+func (c *Conversation) embedIDs(ctx context.Context, ids []int64) (engine.Tensor, error) {
+	out, err := c.runEmbed(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	want := c.decoderEmbedsType()
+	if out.DType() == want {
+		return out, nil // stays wherever the engine keeps it
+	}
+	defer out.Release()
+	host, err := out.Float32s(0, len(ids)*c.m.Dims.HiddenSize)
+	if err != nil {
+		return nil, fmt.Errorf("read embeddings: %w", err)
+	}
+	return c.m.Engine.NewTensor(want, out.Shape(), host)
+}
+
+func (c *Conversation) runEmbed(ctx context.Context, ids []int64) (engine.Tensor, error) {
+	idsT, err := c.m.Engine.NewTensor(engine.Int64, []int64{1, int64(len(ids))}, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer idsT.Release()
+	outs, err := c.m.Embed.Run(ctx, map[string]engine.Tensor{inInputIDs: idsT}, []string{outInputsEmbeds})
+	if err != nil {
+		return nil, fmt.Errorf("embed_tokens: %w", err)
+	}
+	out := outs[outInputsEmbeds]
+	if s := out.Shape(); len(s) != 3 || s[1] != int64(len(ids)) || s[2] != int64(c.m.Dims.HiddenSize) {
+		out.Release()
+		return nil, fmt.Errorf("embed_tokens returned shape %v, want [1, %d, %d]", s, len(ids), c.m.Dims.HiddenSize)
+	}
+	return out, nil
+}
+
+func (c *Conversation) decoderEmbedsType() engine.DType {
+	info, _ := engine.Find(c.m.Decoder.Inputs(), inInputsEmbeds)
+	return info.DType
+}
+
+// embedPrompt embeds ids and, when they hold image tokens, runs the vision
+// encoder and writes its feature rows over the embeddings at the image token
+// positions, in order (Idefics3Model.inputs_merger).
+func (c *Conversation) embedPrompt(ctx context.Context, ids []int64, images []Image, res *Result) (engine.Tensor, error) {
+	positions := imagePositions(ids, c.m.Dims.ImageTokenID)
+	if len(positions) == 0 {
+		if len(images) > 0 {
+			return nil, fmt.Errorf("%d images given but the prompt has no image tokens", len(images))
+		}
+		return c.embedIDs(ctx, ids)
+	}
+	if len(images) == 0 {
+		return nil, fmt.Errorf("the prompt has %d image tokens but no image was given", len(positions))
+	}
+	start := time.Now()
+	features, err := c.encodeImages(ctx, images)
+	if err != nil {
+		return nil, err
+	}
+	res.Timings.Vision = time.Since(start)
+	res.VisionRuns += len(images)
+
+	out, err := c.runEmbed(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	hidden := c.m.Dims.HiddenSize
+	embeds, err := out.Float32s(0, len(ids)*hidden)
+	out.Release()
+	if err != nil {
+		return nil, fmt.Errorf("read embeddings: %w", err)
+	}
+	if len(features) != len(positions)*hidden {
+		return nil, fmt.Errorf("the prompt has %d image tokens but the vision encoder gave %d feature rows",
+			len(positions), len(features)/hidden)
+	}
+	if !c.m.Faults.SkipMerge {
+		for i, p := range positions {
+			copy(embeds[p*hidden:(p+1)*hidden], features[i*hidden:(i+1)*hidden])
+		}
+	}
+	return c.m.Engine.NewTensor(c.decoderEmbedsType(), []int64{1, int64(len(ids)), int64(hidden)}, embeds)
+}
+
+func imagePositions(ids []int64, imageToken int64) []int {
+	var pos []int
+	for i, id := range ids {
+		if id == imageToken {
+			pos = append(pos, i)
+		}
+	}
+	return pos
+}
+
+// encodeImages runs the vision encoder on each image and concatenates the
+// feature rows ([tiles, tokens per tile, hidden] each) as float32.
+func (c *Conversation) encodeImages(ctx context.Context, images []Image) ([]float32, error) {
+	if c.m.Vision == nil {
+		return nil, fmt.Errorf("this model was loaded without a vision encoder")
+	}
+	var all []float32
+	for _, img := range images {
+		f, err := c.encodeImage(ctx, img)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, f...)
+	}
+	return all, nil
+}
+
+func (c *Conversation) encodeImage(ctx context.Context, img Image) ([]float32, error) {
+	pvInfo, _ := engine.Find(c.m.Vision.Inputs(), inPixelValues)
+	shape := img.Shape[:]
+	pv, err := c.m.Engine.NewTensor(pvInfo.DType, shape, img.PixelValues)
+	if err != nil {
+		return nil, fmt.Errorf("pixel values: %w", err)
+	}
+	defer pv.Release()
+	maskShape := []int64{shape[0], shape[1], shape[3], shape[4]}
+	mask, err := c.m.Engine.NewTensor(engine.Bool, maskShape, img.Mask)
+	if err != nil {
+		return nil, fmt.Errorf("pixel attention mask: %w", err)
+	}
+	defer mask.Release()
+	outs, err := c.m.Vision.Run(ctx, map[string]engine.Tensor{inPixelValues: pv, inPixelMask: mask}, []string{outImageFeats})
+	if err != nil {
+		return nil, fmt.Errorf("vision encoder: %w", err)
+	}
+	feats := outs[outImageFeats]
+	defer feats.Release()
+	n, err := engine.NumElements(feats.Shape())
+	if err != nil {
+		return nil, err
+	}
+	return feats.Float32s(0, n)
+}

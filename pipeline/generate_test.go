@@ -1,0 +1,195 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/pocketvlm/smolvlm/engine/ortnative"
+	"github.com/pocketvlm/smolvlm/generate"
+	"github.com/pocketvlm/smolvlm/pipeline"
+	"github.com/pocketvlm/smolvlm/sample"
+)
+
+// referenceMaxNewTokens is how many tokens the fixture's references hold at most.
+const referenceMaxNewTokens = 24
+
+var (
+	engOnce sync.Once
+	eng     *ortnative.Engine
+	engErr  error
+	modelMu sync.Mutex
+	models  = map[string]*pipeline.Pipeline{}
+)
+
+// loadModel returns the fixture pipeline with variant loaded on the native
+// engine, shared between tests.
+func loadModel(t *testing.T, variant string) *pipeline.Pipeline {
+	t.Helper()
+	engOnce.Do(func() { eng, engErr = ortnative.New(ortnative.Options{}) })
+	if engErr != nil {
+		t.Fatalf("native engine: %v", engErr)
+	}
+	modelMu.Lock()
+	defer modelMu.Unlock()
+	if p, ok := models[variant]; ok {
+		return p
+	}
+	p := openFixture(t)
+	if err := p.LoadModel(context.Background(), eng, pipeline.SameVariant(variant)); err != nil {
+		t.Fatal(err)
+	}
+	models[variant] = p
+	return p
+}
+
+// answer runs one single-turn generation of a prepared case.
+func answer(p *pipeline.Pipeline, pc preparedCase, so sample.Options) (*pipeline.Answer, error) {
+	chat, err := p.NewChat()
+	if err != nil {
+		return nil, err
+	}
+	defer chat.Close()
+	return chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt},
+		generate.Options{MaxNewTokens: referenceMaxNewTokens, Sampling: so})
+}
+
+// checkTokens compares generated tokens with a reference and describes the
+// first diverging step.
+func checkTokens(got, want []int64) error {
+	if slices.Equal(got, want) {
+		return nil
+	}
+	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", firstDiff(got, want), got, want)
+}
+
+func TestGenerateMatchesReferenceFP32(t *testing.T) {
+	p := loadModel(t, "fp32")
+	for _, pc := range preparedCases(t) {
+		for _, run := range []struct {
+			name string
+			so   sample.Options
+		}{
+			{"greedy", sample.Options{}},
+			{"repetition_penalty_1.2", sample.Options{RepetitionPenalty: 1.2}},
+		} {
+			ans, err := answer(p, pc, run.so)
+			if err != nil {
+				t.Fatalf("%s %s: %v", pc.c.ID, run.name, err)
+			}
+			err = checkTokens(ans.Tokens, pc.c.ReferenceTokens[run.name])
+			switch {
+			case err == nil:
+				t.Logf("%-28s %-24s equal (%d tokens, first token %v, %.0f tok/s)", pc.c.ID, run.name,
+					len(ans.Tokens), ans.Timings.FirstToken.Round(1e6), ans.Timings.DecodeTokensPerSecond())
+			case pc.exactTile:
+				t.Errorf("%s %s: %v", pc.c.ID, run.name, err)
+			default:
+				t.Logf("%-28s %-24s tiles not bit-exact (JPEG); %v", pc.c.ID, run.name, err)
+			}
+		}
+	}
+}
+
+// TestGenerateVariantsMatchOnnxruntime checks the quantized and half
+// variants against onnxruntime CPU's own tokens, up to the first step whose
+// recorded top-1 margin is so small that rounding may flip the choice.
+func TestGenerateVariantsMatchOnnxruntime(t *testing.T) {
+	const minMargin = 1e-3
+	for _, variant := range []string{"fp16", "q4", "q4f16"} {
+		p := loadModel(t, variant)
+		for _, pc := range preparedCases(t) {
+			ans, err := answer(p, pc, sample.Options{})
+			if err != nil {
+				t.Fatalf("%s %s: %v", pc.c.ID, variant, err)
+			}
+			want := pc.c.ORTTokens[variant]
+			n := comparableSteps(pc.c.ORTMargins[variant], minMargin, len(want))
+			got := ans.Tokens[:min(n, len(ans.Tokens))]
+			err = checkTokens(got, want[:n])
+			switch {
+			case err == nil:
+				t.Logf("%-28s %-6s equal over %d of %d steps", pc.c.ID, variant, n, len(want))
+			case pc.exactTile:
+				t.Errorf("%s %s: %v", pc.c.ID, variant, err)
+			default:
+				t.Logf("%-28s %-6s tiles not bit-exact (JPEG); %v", pc.c.ID, variant, err)
+			}
+		}
+	}
+}
+
+// comparableSteps is the number of leading steps whose margin is at least
+// minMargin (the step with a tiny margin itself may pick either token).
+func comparableSteps(margins []float64, minMargin float64, n int) int {
+	for i, m := range margins {
+		if m < minMargin {
+			return min(i, n)
+		}
+	}
+	return n
+}
+
+// TestInjectedBugsAreCaught shows that the comparison above fails for each of
+// the classic bugs: features not merged, wrong positions, cache not carried.
+func TestInjectedBugsAreCaught(t *testing.T) {
+	p := loadModel(t, "fp32")
+	var pc preparedCase
+	for _, c := range preparedCases(t) {
+		if c.exactTile && len(c.c.ReferenceTokens["greedy"]) > 1 {
+			pc = c
+			break
+		}
+	}
+	for _, fault := range []generate.Faults{{SkipMerge: true}, {ZeroPositions: true}, {DropCache: true}} {
+		p.Model.Faults = fault
+		ans, err := answer(p, pc, sample.Options{})
+		p.Model.Faults = generate.Faults{}
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = checkTokens(ans.Tokens, pc.c.ReferenceTokens["greedy"])
+		if err == nil {
+			t.Errorf("%+v: the bug went unnoticed on %s", fault, pc.c.ID)
+		} else {
+			t.Logf("%+v caught on %s: %v", fault, pc.c.ID, err)
+		}
+	}
+}
+
+// TestFollowUpReusesCache asks a second question in the same chat and checks
+// it against one uncached run over the whole conversation's tokens.
+func TestFollowUpReusesCache(t *testing.T) {
+	p := loadModel(t, "fp32")
+	pc := preparedCases(t)[1] // astronaut, single image: short prompt
+	chat, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chat.Close()
+	opts := generate.Options{MaxNewTokens: 8}
+	first, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := chat.Ask(context.Background(), pipeline.Turn{Text: "And what colour is it?"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.VisionRuns != 0 {
+		t.Errorf("follow-up ran the vision encoder %d times", second.VisionRuns)
+	}
+	whole := slices.Concat(first.InputIDs, first.Tokens, second.InputIDs)
+	fresh := p.Model.NewConversation()
+	defer fresh.Close()
+	res, err := fresh.Generate(context.Background(), whole, []generate.Image{pipeline.ImageInput(pc.image)}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTokens(second.Tokens, res.Tokens); err != nil {
+		t.Errorf("cached follow-up vs whole conversation: %v", err)
+	}
+	t.Logf("follow-up input %d tokens, answer %v", len(second.InputIDs), second.Tokens)
+}

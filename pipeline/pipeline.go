@@ -1,0 +1,177 @@
+// Package pipeline joins the pieces into SmolVLM's end-to-end pipeline: model
+// folder → configuration, tokenizer and chat template; picture → tiles and
+// pixel values; conversation → prompt token ids; and, with an engine, the
+// generation loop. The browser app and the command line both use it.
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/pocketvlm/smolvlm/engine"
+	"github.com/pocketvlm/smolvlm/generate"
+	"github.com/pocketvlm/smolvlm/idefics3"
+	"github.com/pocketvlm/smolvlm/imageproc"
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/prompt"
+	"github.com/pocketvlm/smolvlm/tokenizer"
+)
+
+// Pipeline is an opened model folder. Preprocessing works without an engine;
+// generation needs LoadModel.
+type Pipeline struct {
+	Source    modelconfig.Source
+	Config    *modelconfig.Config
+	Tokenizer *tokenizer.Tokenizer
+	Template  *prompt.Template
+	Expander  prompt.Expander
+	Model     *generate.Model
+}
+
+// Open reads the configuration, tokenizer and chat template of a model folder.
+func Open(src modelconfig.Source) (*Pipeline, error) {
+	cfg, err := modelconfig.Load(src)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := src.ReadFile(modelconfig.TokenizerFile)
+	if err != nil {
+		return nil, fmt.Errorf("model folder: read %s: %w", modelconfig.TokenizerFile, err)
+	}
+	tok, err := tokenizer.Load(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("model folder: %s: %w", modelconfig.TokenizerFile, err)
+	}
+	tmpl, err := prompt.CompileTemplate(cfg.ChatTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("model folder: %w", err)
+	}
+	imageToken, ok := tok.Token(cfg.ImageTokenID)
+	if !ok {
+		return nil, fmt.Errorf("model folder: image_token_id %d is not in %s", cfg.ImageTokenID, modelconfig.TokenizerFile)
+	}
+	return &Pipeline{
+		Source:    src,
+		Config:    cfg,
+		Tokenizer: tok,
+		Template:  tmpl,
+		Expander:  prompt.Expander{ImageToken: imageToken, ImageSeqLen: cfg.ImageSeqLen},
+	}, nil
+}
+
+// Variants picks the ONNX variant (fp32, fp16, q4, q4f16, ...) of each sub-model.
+type Variants struct {
+	Vision, Embed, Decoder string
+}
+
+// SameVariant uses v for all three sub-models.
+func SameVariant(v string) Variants { return Variants{v, v, v} }
+
+// LoadModel loads the three ONNX sessions on eng.
+func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v Variants) error {
+	sessions := make([]engine.Session, 3)
+	for i, part := range []struct{ name, variant string }{
+		{modelconfig.VisionEncoder, v.Vision},
+		{modelconfig.EmbedTokens, v.Embed},
+		{modelconfig.Decoder, v.Decoder},
+	} {
+		file, err := modelconfig.ONNXFile(part.name, part.variant)
+		if err != nil {
+			releaseSessions(sessions)
+			return err
+		}
+		s, err := eng.LoadSession(ctx, p.Source.Location(file))
+		if err != nil {
+			releaseSessions(sessions)
+			return fmt.Errorf("load %s: %w", file, err)
+		}
+		sessions[i] = s
+	}
+	c := p.Config
+	m, err := generate.NewModel(eng, sessions[0], sessions[1], sessions[2], generate.Dims{
+		ImageTokenID: c.ImageTokenID,
+		NumKVHeads:   c.Text.NumKeyValueHeads,
+		HeadDim:      c.Text.HeadDim,
+		HiddenSize:   c.Text.HiddenSize,
+		MaxPositions: c.Text.MaxPositionEmbeddings,
+		EOSTokenIDs:  c.EOSTokenIDs,
+	})
+	if err != nil {
+		releaseSessions(sessions)
+		return err
+	}
+	p.Model = m
+	return nil
+}
+
+func releaseSessions(ss []engine.Session) {
+	for _, s := range ss {
+		if s != nil {
+			s.Release()
+		}
+	}
+}
+
+// Close releases the sessions.
+func (p *Pipeline) Close() {
+	if p.Model != nil {
+		releaseSessions([]engine.Session{p.Model.Vision, p.Model.Embed, p.Model.Decoder})
+		p.Model = nil
+	}
+}
+
+// ProcessorOptions maps preprocessor_config.json to the image processor's
+// options, with image splitting set by split.
+func (p *Pipeline) ProcessorOptions(split bool) (idefics3.Options, error) {
+	pc := p.Config.Preprocessor
+	filter, err := imageproc.ParseFilter(pc.Resample)
+	if err != nil {
+		return idefics3.Options{}, fmt.Errorf("%s: %w", modelconfig.PreprocessorConfigFile, err)
+	}
+	return idefics3.Options{
+		DoResize:         pc.DoResize,
+		LongestEdge:      pc.LongestEdge,
+		DoImageSplitting: split,
+		TileSize:         pc.TileSize,
+		Resample:         filter,
+		DoRescale:        pc.DoRescale,
+		RescaleFactor:    pc.RescaleFactor,
+		DoNormalize:      pc.DoNormalize,
+		Mean:             pc.Mean,
+		Std:              pc.Std,
+	}, nil
+}
+
+// PreprocessImage turns a decoded picture into tiles and pixel values.
+func (p *Pipeline) PreprocessImage(img *imageproc.RGB, split bool) (*idefics3.Result, error) {
+	opts, err := p.ProcessorOptions(split)
+	if err != nil {
+		return nil, err
+	}
+	return idefics3.Preprocess(img, opts)
+}
+
+// PromptIDs renders msgs with the chat template (plus the generation prompt),
+// expands each image placeholder for its grid and tokenizes the result.
+func (p *Pipeline) PromptIDs(msgs []prompt.Message, grids []prompt.Grid) ([]int64, error) {
+	text, err := p.Template.Render(msgs, true)
+	if err != nil {
+		return nil, err
+	}
+	text, err = p.Expander.Expand(text, grids)
+	if err != nil {
+		return nil, err
+	}
+	return p.Tokenizer.Encode(text), nil
+}
+
+// GridOf is the prompt grid of a preprocessed image.
+func GridOf(r *idefics3.Result) prompt.Grid {
+	return prompt.Grid{Rows: r.Rows, Cols: r.Cols}
+}
+
+// ImageInput is the generation loop's view of a preprocessed image.
+func ImageInput(r *idefics3.Result) generate.Image {
+	return generate.Image{PixelValues: r.PixelValues, Mask: r.PixelAttentionMask, Shape: r.Shape}
+}
