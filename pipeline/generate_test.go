@@ -193,3 +193,35 @@ func TestFollowUpReusesCache(t *testing.T) {
 	}
 	t.Logf("follow-up input %d tokens, answer %v", len(second.InputIDs), second.Tokens)
 }
+
+// TestCancelKeepsTokens cancels after three tokens: the answer so far comes
+// back marked cancelled, and the chat stays usable.
+func TestCancelKeepsTokens(t *testing.T) {
+	p := loadModel(t, "fp32")
+	pc := preparedCases(t)[1]
+	chat, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chat.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	opts := generate.Options{MaxNewTokens: 24, OnToken: func(int64) {
+		if n++; n == 3 {
+			cancel()
+		}
+	}}
+	ans, err := chat.Ask(ctx, pipeline.Turn{Image: pc.image, Text: pc.c.Prompt}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pc.c.ReferenceTokens["greedy"][:3]
+	if ans.Stop != generate.StopCancelled || !slices.Equal(ans.Tokens, want) {
+		t.Fatalf("stop %s tokens %v, want cancelled after %v", ans.Stop, ans.Tokens, want)
+	}
+	next, err := chat.Ask(context.Background(), pipeline.Turn{Text: "Go on."}, generate.Options{MaxNewTokens: 2})
+	if err != nil || len(next.Tokens) == 0 {
+		t.Fatalf("chat unusable after cancel: %v", err)
+	}
+}
