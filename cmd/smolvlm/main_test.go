@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,5 +127,30 @@ func TestErrorsAreOneLine(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v, want one line containing %q", tc.args[:2], err, tc.want)
 		}
+	}
+}
+
+// TestDownloadAgainstFakeHub downloads through a local server that plays the
+// Hub; the fixture's ONNX files differ from the real ones, so the pinned
+// hashes must refuse them after the config files were fetched and verified.
+func TestDownloadAgainstFakeHub(t *testing.T) {
+	model, _ := fixturePaths(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, file, _ := strings.Cut(r.URL.Path, "/resolve/")
+		_, file, _ = strings.Cut(file, "/")
+		http.ServeFile(w, r, filepath.Join(model, filepath.FromSlash(file)))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	_, _, err := runCLI(t, "download", "-dir", dir, "-endpoint", srv.URL, "-variants", "q4")
+	if err == nil || !strings.Contains(err.Error(), "differs from the pinned manifest") {
+		t.Fatalf("err = %v, want a pinned-hash mismatch", err)
+	}
+	// config.json comes first and is the tiny model's: refused and not kept.
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); !os.IsNotExist(err) {
+		t.Error("a file failing its hash was kept")
+	}
+	if _, _, err := runCLI(t, "download", "-variants", "fp7"); err == nil || !strings.Contains(err.Error(), "unknown model variant") {
+		t.Errorf("bad variant: err = %v", err)
 	}
 }
