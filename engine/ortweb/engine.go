@@ -1,0 +1,304 @@
+//go:build js && wasm
+
+package ortweb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"syscall/js"
+
+	"github.com/pocketvlm/smolvlm/engine"
+	"github.com/pocketvlm/smolvlm/internal/jsutil"
+)
+
+// maxAutoThreads caps the automatic WebAssembly thread count: beyond four,
+// the decoder's small matrices gain little and the page loses cores.
+const maxAutoThreads = 4
+
+// Engine runs sessions on onnxruntime-web. Its methods may be called from
+// any goroutine; onnxruntime-web calls are made one at a time.
+type Engine struct {
+	opts    Options
+	backend string
+	threads int
+	ort     js.Value
+
+	// calls holds a token while onnxruntime-web creates a session or runs
+	// one. A call abandoned because its context ended keeps the token until
+	// it settles, so the next call never overlaps it.
+	calls chan struct{}
+
+	mu       sync.Mutex // guards the fields below
+	sessions map[*Session]struct{}
+	closed   bool
+	stats    Stats
+	gpu      gpuReader // WebGPU only
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+var errClosed = errors.New("onnxruntime-web engine closed")
+
+// New configures onnxruntime-web for opts.Backend. The global ort must be
+// loaded. On WebGPU, navigator.gpu must exist; onnxruntime-web picks the
+// adapter itself when the first session is created.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Backend != BackendWebGPU && opts.Backend != BackendWasm {
+		return nil, fmt.Errorf("unknown backend %q (want %s or %s)", opts.Backend, BackendWebGPU, BackendWasm)
+	}
+	ort := js.Global().Get("ort")
+	if ort.IsUndefined() || ort.Get("InferenceSession").IsUndefined() {
+		return nil, errors.New("onnxruntime-web is not loaded (no global ort)")
+	}
+	if opts.Backend == BackendWebGPU && js.Global().Get("navigator").Get("gpu").IsUndefined() {
+		return nil, errors.New("this browser has no WebGPU (navigator.gpu is missing)")
+	}
+	if opts.Cache == "" {
+		opts.Cache = DefaultCache
+	}
+	threads := numThreads(opts.NumThreads)
+	configureEnv(ort.Get("env"), opts, threads)
+	return &Engine{
+		opts:     opts,
+		backend:  opts.Backend,
+		threads:  threads,
+		ort:      ort,
+		calls:    make(chan struct{}, 1),
+		sessions: map[*Session]struct{}{},
+	}, nil
+}
+
+// configureEnv sets onnxruntime-web's global WebAssembly options. They take
+// effect when the first session of the page initialises the runtime.
+func configureEnv(env js.Value, opts Options, threads int) {
+	wasm := env.Get("wasm")
+	wasm.Set("numThreads", threads)
+	wasm.Set("proxy", false) // we already run in a worker
+	if opts.WasmPaths != "" {
+		wasm.Set("wasmPaths", opts.WasmPaths)
+	}
+}
+
+// numThreads applies the automatic rule of Options.NumThreads.
+func numThreads(n int) int {
+	if n > 0 {
+		return n
+	}
+	g := js.Global()
+	if !g.Get("crossOriginIsolated").Truthy() {
+		return 1 // no SharedArrayBuffer, so no threads
+	}
+	cores := g.Get("navigator").Get("hardwareConcurrency")
+	if cores.Type() != js.TypeNumber || cores.Int() < 1 {
+		return 1
+	}
+	return min(cores.Int(), maxAutoThreads)
+}
+
+// Name is the backend the sessions run on: "webgpu" or "wasm".
+func (e *Engine) Name() string { return e.backend }
+
+// Threads is the number of WebAssembly threads asked of onnxruntime-web
+// (used by the wasm backend, and by WebGPU for the nodes it leaves on the
+// CPU). onnxruntime-web fixes it when the page's first session is created.
+func (e *Engine) Threads() int { return e.threads }
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
+
+// LoadSession fetches the ONNX file at url (through the cache, reporting
+// progress) and creates a session on the engine's backend. Every input and
+// output must be a float32, float16, int64 or bool tensor. The caller must
+// Release the session.
+func (e *Engine) LoadSession(ctx context.Context, url string) (engine.Session, error) {
+	if e.isClosed() {
+		return nil, errClosed
+	}
+	name := path.Base(url)
+	f, err := fetchFile(ctx, url, e.fetchOptions(name))
+	if err != nil {
+		return nil, err
+	}
+	e.countFetched(f)
+	h, err := e.createSession(ctx, f.data)
+	if err != nil {
+		return nil, fmt.Errorf("create session for %s: %w", name, err)
+	}
+	s, err := newSession(e, h, name)
+	if err != nil {
+		h.Call("release")
+		return nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	if e.backend == BackendWebGPU {
+		if err := e.gpu.init(ctx, e.ort); err != nil {
+			s.Release()
+			return nil, fmt.Errorf("load %s: %w", name, err)
+		}
+	}
+	e.mu.Lock()
+	e.sessions[s] = struct{}{}
+	e.mu.Unlock()
+	return s, nil
+}
+
+func (e *Engine) fetchOptions(name string) FetchOptions {
+	o := FetchOptions{Cache: e.opts.Cache}
+	if e.opts.NoCache {
+		o.Cache = ""
+	}
+	if e.opts.Progress != nil {
+		o.Progress = func(loaded, total int64, cached bool) { e.opts.Progress(name, loaded, total, cached) }
+	}
+	return o
+}
+
+func (e *Engine) countFetched(f fetched) {
+	n := int64(f.data.Get("byteLength").Int())
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if f.cached {
+		e.stats.CachedBytes += n
+	} else {
+		e.stats.DownloadedBytes += n
+	}
+}
+
+// createSession creates an InferenceSession from the model bytes.
+func (e *Engine) createSession(ctx context.Context, model js.Value) (js.Value, error) {
+	opts, release := e.sessionOptions()
+	defer release()
+	create := e.ort.Get("InferenceSession")
+	return e.call(ctx, func() (js.Value, error) {
+		return jsutil.Call(create, "create", model, opts)
+	}, func(late js.Value) { late.Call("release") })
+}
+
+// sessionOptions are the options of every session. On WebGPU, outputs named
+// like the decoder's cache (present.*) and its logits stay in GPU buffers;
+// the names are matched by a Proxy, since they are known only once the
+// session exists. release frees the Proxy's callback after creation.
+func (e *Engine) sessionOptions() (opts map[string]any, release func()) {
+	opts = map[string]any{
+		"executionProviders":     []any{e.backend},
+		"graphOptimizationLevel": "all",
+	}
+	if e.backend != BackendWebGPU {
+		return opts, func() {}
+	}
+	get := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) > 1 && args[1].Type() == js.TypeString && keepOnGPU(args[1].String()) {
+			return "gpu-buffer"
+		}
+		return js.Undefined()
+	})
+	proxy := js.Global().Get("Proxy").New(js.Global().Get("Object").New(), map[string]any{"get": get})
+	opts["preferredOutputLocation"] = proxy
+	return opts, get.Release
+}
+
+// keepOnGPU says which outputs stay on the GPU: the decoder's key/value
+// cache, which only feeds the next step, and its logits, of which only the
+// last row is ever read.
+func keepOnGPU(output string) bool {
+	return output == "logits" || strings.HasPrefix(output, "present.")
+}
+
+// call runs start (which returns a promise) while holding the engine's call
+// token, and awaits the promise. ctx is checked before starting. With a nil
+// abandon, a started call runs to its end whatever ctx does: the generation
+// loop stops between steps, and a step cut short would leave its caller's
+// state half-updated. With abandon set, call returns ctx.Err() as soon as
+// ctx ends; the late value goes to abandon and the token is freed when the
+// promise settles, so the next call never overlaps it.
+func (e *Engine) call(ctx context.Context, start func() (js.Value, error), abandon func(js.Value)) (js.Value, error) {
+	select {
+	case e.calls <- struct{}{}:
+	case <-ctx.Done():
+		return js.Undefined(), ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		<-e.calls
+		return js.Undefined(), err
+	}
+	p, err := start()
+	if err != nil {
+		<-e.calls
+		return js.Undefined(), err
+	}
+	type result struct {
+		v   js.Value
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := jsutil.Await(context.Background(), p)
+		<-e.calls
+		done <- result{v, err}
+	}()
+	if abandon == nil {
+		r := <-done
+		return r.v, r.err
+	}
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				abandon(r.v)
+			}
+		}()
+		return js.Undefined(), ctx.Err()
+	}
+}
+
+// NewTensor copies host data into a new CPU tensor, as engine.Engine
+// documents: []float32 for Float32 or Float16 (converted), []uint16 half bits
+// for Float16, []int64 for Int64, []bool for Bool.
+func (e *Engine) NewTensor(dtype engine.DType, shape []int64, data any) (engine.Tensor, error) {
+	if e.isClosed() {
+		return nil, errClosed
+	}
+	return newHostTensor(e, dtype, shape, data)
+}
+
+// Close releases the sessions still open and the staging buffer. Tensors
+// must still be released. Closing twice does nothing.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	open := make([]*Session, 0, len(e.sessions))
+	for s := range e.sessions {
+		open = append(open, s)
+	}
+	e.mu.Unlock()
+	for _, s := range open {
+		s.Release()
+	}
+	e.gpu.close()
+	return nil
+}
+
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+func (e *Engine) forget(s *Session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.sessions, s)
+}

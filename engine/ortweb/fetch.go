@@ -1,0 +1,201 @@
+//go:build js && wasm
+
+package ortweb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"syscall/js"
+
+	"github.com/pocketvlm/smolvlm/internal/jsutil"
+)
+
+// fetched is a file's bytes, held in JavaScript memory.
+type fetched struct {
+	data   js.Value // Uint8Array
+	cached bool     // read from the Cache API
+}
+
+// Fetch reads the file at url into Go memory, through the Cache API as opts
+// says. A missing file (HTTP 404 or 410) gives an error wrapping
+// fs.ErrNotExist, so optional files can be told apart from failures.
+func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, error) {
+	f, err := fetchFile(ctx, url, opts)
+	if err != nil {
+		return nil, err
+	}
+	return jsutil.GoBytes(f.data), nil
+}
+
+// fetchFile reads url into a Uint8Array, from the cache or the network as
+// opts says, storing network copies in the cache.
+func fetchFile(ctx context.Context, url string, opts FetchOptions) (fetched, error) {
+	cache := openCache(ctx, opts.Cache)
+	if !opts.NetworkFirst {
+		if f, ok := fromCache(ctx, cache, url, opts.Progress); ok {
+			return f, nil
+		}
+	}
+	resp, err := request(ctx, url)
+	if err != nil {
+		if opts.NetworkFirst && !errors.Is(err, fs.ErrNotExist) && ctx.Err() == nil {
+			if f, ok := fromCache(ctx, cache, url, opts.Progress); ok {
+				return f, nil
+			}
+		}
+		return fetched{}, err
+	}
+	data, err := readBody(ctx, resp, opts.Progress, false)
+	if err != nil {
+		return fetched{}, fmt.Errorf("download %s: %w", url, err)
+	}
+	store(ctx, cache, url, resp, data)
+	return fetched{data: data}, nil
+}
+
+// openCache opens the named cache, or returns undefined when there is no
+// name or no Cache API (an insecure context) or it fails: caching is an
+// optimisation, never a reason to fail.
+func openCache(ctx context.Context, name string) js.Value {
+	caches := js.Global().Get("caches")
+	if name == "" || caches.IsUndefined() {
+		return js.Undefined()
+	}
+	p, err := jsutil.Call(caches, "open", name)
+	if err != nil {
+		return js.Undefined()
+	}
+	c, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return js.Undefined()
+	}
+	return c
+}
+
+// fromCache reads url's cached copy, if there is a complete one.
+func fromCache(ctx context.Context, cache js.Value, url string, progress func(int64, int64, bool)) (fetched, bool) {
+	if cache.IsUndefined() {
+		return fetched{}, false
+	}
+	p, err := jsutil.Call(cache, "match", url)
+	if err != nil {
+		return fetched{}, false
+	}
+	resp, err := jsutil.Await(ctx, p)
+	if err != nil || resp.IsUndefined() {
+		return fetched{}, false
+	}
+	data, err := readBody(ctx, resp, progress, true)
+	if err != nil {
+		return fetched{}, false
+	}
+	return fetched{data: data, cached: true}, true
+}
+
+// request starts a GET of url, aborted when ctx is done, and checks the
+// status.
+func request(ctx context.Context, url string) (js.Value, error) {
+	abort := js.Global().Get("AbortController").New()
+	stop := context.AfterFunc(ctx, func() { abort.Call("abort") })
+	defer stop()
+	init := map[string]any{"signal": abort.Get("signal"), "credentials": "same-origin"}
+	p, err := jsutil.Call(js.Global(), "fetch", url, init)
+	if err != nil {
+		return js.Value{}, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	resp, err := jsutil.Await(ctx, p)
+	if err != nil {
+		if ctx.Err() != nil {
+			return js.Value{}, ctx.Err()
+		}
+		return js.Value{}, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	if status := resp.Get("status").Int(); !resp.Get("ok").Bool() {
+		err := fmt.Errorf("fetch %s: HTTP %d %s", url, status, http.StatusText(status))
+		if status == http.StatusNotFound || status == http.StatusGone {
+			err = fmt.Errorf("%w: %w", err, fs.ErrNotExist)
+		}
+		return js.Value{}, err
+	}
+	return resp, nil
+}
+
+// readBody reads a response body chunk by chunk into one Uint8Array,
+// reporting progress after each chunk. The bytes stay in JavaScript memory.
+func readBody(ctx context.Context, resp js.Value, progress func(int64, int64, bool), cached bool) (js.Value, error) {
+	total := contentLength(resp)
+	u8 := js.Global().Get("Uint8Array")
+	buf := u8.New(max(total, 1<<16))
+	var n int64
+	if progress != nil {
+		progress(0, total, cached)
+	}
+	reader := resp.Get("body").Call("getReader")
+	for {
+		chunk, err := jsutil.Await(ctx, reader.Call("read"))
+		if err != nil {
+			reader.Call("cancel")
+			return js.Value{}, err
+		}
+		if chunk.Get("done").Bool() {
+			break
+		}
+		value := chunk.Get("value")
+		size := int64(value.Get("byteLength").Int())
+		if capacity := int64(buf.Get("byteLength").Int()); n+size > capacity {
+			grown := u8.New(max(2*capacity, n+size))
+			grown.Call("set", buf.Call("subarray", 0, n))
+			buf = grown
+		}
+		buf.Call("set", value, n)
+		n += size
+		if progress != nil {
+			progress(n, total, cached)
+		}
+	}
+	if total > 0 && n != total {
+		return js.Value{}, fmt.Errorf("read %d bytes, Content-Length said %d", n, total)
+	}
+	return buf.Call("subarray", 0, n), nil
+}
+
+// contentLength is the body size the response declares, or 0 when it is
+// unknown or describes compressed bytes (the reader yields decoded bytes).
+func contentLength(resp js.Value) int64 {
+	h := resp.Get("headers")
+	if enc := h.Call("get", "Content-Encoding"); !enc.IsNull() && enc.String() != "identity" {
+		return 0
+	}
+	v := h.Call("get", "Content-Length")
+	if v.IsNull() {
+		return 0
+	}
+	n, err := strconv.ParseInt(v.String(), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// store puts a downloaded file into the cache. Failures (a full quota, a
+// private window) are ignored: the file is still loaded, only not kept.
+func store(ctx context.Context, cache js.Value, url string, resp, data js.Value) {
+	if cache.IsUndefined() {
+		return
+	}
+	headers := map[string]any{"Content-Length": strconv.Itoa(data.Get("byteLength").Int())}
+	if ct := resp.Get("headers").Call("get", "Content-Type"); !ct.IsNull() {
+		headers["Content-Type"] = ct.String()
+	}
+	stored, err := jsutil.New(js.Global().Get("Response"), data, map[string]any{"headers": headers})
+	if err != nil {
+		return
+	}
+	if p, err := jsutil.Call(cache, "put", url, stored); err == nil {
+		jsutil.Await(ctx, p)
+	}
+}

@@ -1,0 +1,309 @@
+//go:build !js
+
+package browsertest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pocketvlm/smolvlm/internal/fixture"
+)
+
+// Test settings.
+const (
+	referenceMaxNewTokens = 24   // what cases.json's references hold at most
+	minMargin             = 1e-2 // q4 steps with a smaller top-1 margin may flip
+	loadTimeout           = 3 * time.Minute
+	askTimeout            = 3 * time.Minute
+	modelPath             = "/models/tiny/"
+)
+
+// testCase is a fixture case with its picture's format.
+type testCase struct {
+	fixture.Case
+	png bool
+}
+
+func cases(t *testing.T) []testCase {
+	t.Helper()
+	cs, err := fixture.Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]testCase, len(cs))
+	for i, c := range cs {
+		out[i] = testCase{Case: c, png: strings.EqualFold(filepath.Ext(c.Image), ".png")}
+	}
+	return out
+}
+
+// askCase is the ask message of a fixture case.
+func askCase(c testCase, penalty float64) map[string]any {
+	return map[string]any{
+		"type":              "ask",
+		"imageURL":          "/" + c.Image,
+		"text":              c.Prompt,
+		"split":             c.DoImageSplitting,
+		"newChat":           true,
+		"maxNewTokens":      referenceMaxNewTokens,
+		"repetitionPenalty": penalty,
+	}
+}
+
+func loadMessage(device string, dt any) map[string]any {
+	return map[string]any{"type": "load", "model": modelPath, "device": device, "dtype": dt}
+}
+
+// TestWorker loads each backend/dtype once and runs every check on it, in
+// one browser: loads and SwiftShader are slow, so nothing is loaded twice.
+func TestWorker(t *testing.T) {
+	s, srv := startSite(t)
+	b := startBrowser(t, srv.URL+"/")
+	all := cases(t)
+	if ok, err := evaluate[bool](b, "h.isolated()", 10*time.Second); err != nil || !ok {
+		t.Fatalf("the harness page is not cross-origin isolated (COOP/COEP headers): %v", err)
+	}
+
+	pngs := filter(all, func(c testCase) bool { return c.png })
+	gpuCases := webgpuCases(t, pngs)
+
+	t.Run("wasm/fp32", func(t *testing.T) {
+		r := startWithLoad(t, b, loadMessage("wasm", "fp32"))
+		checkLoaded(t, r, "wasm", dtype{"fp32", "fp32", "fp32"})
+		checkThreads(t, b, r)
+		checkProgress(t, r)
+		checkReference(t, b, pngs)
+		logJPEGCases(t, b, all)
+		checkReset(t, b)
+		checkStop(t, b)
+		checkRecovers(t, b, all)
+	})
+	t.Run("wasm/q4", func(t *testing.T) {
+		r := b.mustCall(t, loadMessage("wasm", "q4"), loadTimeout)
+		checkLoaded(t, r, "wasm", dtype{"q4", "q4", "q4"})
+		checkQuantized(t, b, pngs, "q4")
+	})
+	t.Run("webgpu/fp32", func(t *testing.T) {
+		before := s.modelRequests()
+		r := b.mustCall(t, loadMessage("webgpu", "fp32"), loadTimeout)
+		checkLoaded(t, r, "webgpu", dtype{"fp32", "fp32", "fp32"})
+		if n := s.modelRequests() - before; n != 0 || r.Final.CachedBytes == 0 {
+			t.Errorf("second load of the fp32 files made %d network requests and read %d bytes from the cache; want 0 requests", n, r.Final.CachedBytes)
+		}
+		checkReference(t, b, gpuCases)
+		checkStop(t, b)
+	})
+	t.Run("webgpu/q4", func(t *testing.T) {
+		r := b.mustCall(t, loadMessage("webgpu", "q4"), loadTimeout)
+		checkLoaded(t, r, "webgpu", dtype{"q4", "q4", "q4"})
+		checkQuantized(t, b, gpuCases, "q4")
+	})
+	t.Run("decoders", func(t *testing.T) { compareDecoders(t, b, all) })
+	t.Run("automatic", func(t *testing.T) { checkAutomatic(t, b, all) })
+}
+
+// startWithLoad starts a fresh worker and posts the load before its Go
+// program is ready; the load must still be answered.
+func startWithLoad(t *testing.T, b *browser, load map[string]any) reply {
+	t.Helper()
+	r, err := b.run("h.start", load, loadTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Final.Type != "loaded" {
+		t.Fatalf("load posted before ready: got %s: %s (%s)", r.Final.Type, r.Final.Message, r.Final.Detail)
+	}
+	if !slices.ContainsFunc(r.Other, func(m message) bool { return m.Type == "ready" }) {
+		t.Errorf("no ready message before loaded")
+	}
+	t.Logf("worker started and loaded in %.0f ms (load posted before ready)", r.Ms)
+	return r
+}
+
+func checkLoaded(t *testing.T, r reply, backend string, want dtype) {
+	t.Helper()
+	f := r.Final
+	if f.Backend != backend || f.Dtype != want || !f.Tiny || f.Notice != "" {
+		t.Fatalf("loaded %s %+v tiny=%v notice=%q; want %s %+v tiny, no notice", f.Backend, f.Dtype, f.Tiny, f.Notice, backend, want)
+	}
+	t.Logf("loaded %s %+v in %.0f ms (%d bytes downloaded, %d from the cache)", f.Backend, f.Dtype, r.Ms, f.DownloadedBytes, f.CachedBytes)
+}
+
+// checkThreads wants onnxruntime-web's WebAssembly threads on: the worker
+// is cross-origin isolated, so min(hardwareConcurrency, 4) of them.
+func checkThreads(t *testing.T, b *browser, r reply) {
+	t.Helper()
+	want, err := evaluate[int](b, "Math.min(navigator.hardwareConcurrency, 4)", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Final.Threads != want {
+		t.Errorf("worker asked for %d WebAssembly threads, want %d (is the worker cross-origin isolated?)", r.Final.Threads, want)
+	}
+}
+
+// checkProgress wants progress messages that end at each file's full size.
+func checkProgress(t *testing.T, r reply) {
+	t.Helper()
+	final := map[string]progress{}
+	for _, p := range r.Progress {
+		final[p.File] = p
+	}
+	if len(final) != 3 {
+		t.Errorf("progress for %d files, want the 3 ONNX files: %v", len(final), final)
+	}
+	for file, p := range final {
+		if p.Total == 0 || p.Loaded != p.Total {
+			t.Errorf("%s: last progress %d of %d bytes", file, p.Loaded, p.Total)
+		}
+	}
+	t.Logf("%d progress messages for %d files", len(r.Progress), len(final))
+}
+
+// checkReference asks each case with repetition penalty 1.2 and greedily;
+// the tokens must equal the reference exactly. The greedy answer of the
+// follow-up case then gets a follow-up question (checkFollowUp).
+func checkReference(t *testing.T, b *browser, cs []testCase) {
+	t.Helper()
+	for _, c := range cs {
+		for _, run := range []struct {
+			name    string
+			penalty float64
+		}{{"repetition_penalty_1.2", 1.2}, {"greedy", 1}} {
+			r := b.mustCall(t, askCase(c, run.penalty), askTimeout)
+			checkReadBack(t, r)
+			want := c.ReferenceTokens[run.name]
+			if err := sameTokens(r.Final.Tokens, want); err != nil {
+				t.Errorf("%s %s: %v", c.ID, run.name, err)
+				continue
+			}
+			if !slices.Equal(r.Tokens, r.Final.Tokens) {
+				t.Errorf("%s %s: streamed tokens %v differ from done's %v", c.ID, run.name, r.Tokens, r.Final.Tokens)
+			}
+			t.Logf("%-22s %-22s equal · %s", c.ID, run.name, figures(r))
+			if c.ID == followUpCase && run.name == "greedy" {
+				checkFollowUp(t, b, c, r)
+			}
+		}
+	}
+}
+
+// checkQuantized compares q4 answers with onnxruntime CPU's up to the first
+// step whose top-1 margin is below minMargin.
+func checkQuantized(t *testing.T, b *browser, cs []testCase, variant string) {
+	t.Helper()
+	for _, c := range cs {
+		r := b.mustCall(t, askCase(c, 1), askTimeout)
+		checkReadBack(t, r)
+		want := c.ORTTokens[variant]
+		n := comparableSteps(c.ORTMargins[variant], minMargin, len(want))
+		got := r.Final.Tokens[:min(n, len(r.Final.Tokens))]
+		if err := sameTokens(got, want[:n]); err != nil {
+			t.Errorf("%s %s: %v", c.ID, variant, err)
+			continue
+		}
+		t.Logf("%-22s %-5s equal over %2d of %d steps (all %d: %v) · %s", c.ID, variant, n, len(want),
+			len(want), slices.Equal(r.Final.Tokens, want), figures(r))
+	}
+}
+
+// logJPEGCases reports how far the JPEG cases agree with the reference.
+// JPEG decoders may differ from Pillow's by a level here and there, and the
+// browser's decoder is not ours to pin, so this only logs.
+func logJPEGCases(t *testing.T, b *browser, all []testCase) {
+	t.Helper()
+	for _, c := range all {
+		if c.png {
+			continue
+		}
+		r := b.mustCall(t, askCase(c, 1), askTimeout)
+		t.Logf("%-22s JPEG (%s decoder): %s · %s", c.ID, r.Final.Decoder,
+			agreement(r.Final.Tokens, c.ReferenceTokens["greedy"]), figures(r))
+	}
+}
+
+// fullEnv runs every PNG case on WebGPU too, not only the single-tile one.
+const fullEnv = "SMOLVLM_BROWSER_FULL"
+
+// webgpuCases are the cases run on WebGPU. SwiftShader runs onnxruntime's
+// WebGPU kernels some hundred times slower than its WebAssembly backend (a
+// single 512×512 tile through the vision encoder takes 6-10 s on 2 cores), so
+// by default only the single-tile PNG case runs there: the kernels, the
+// cache on the GPU and the logits read-back are the same for every case.
+// Set SMOLVLM_BROWSER_FULL=1 to run them all (about half an hour).
+func webgpuCases(t *testing.T, pngs []testCase) []testCase {
+	t.Helper()
+	if os.Getenv(fullEnv) != "" {
+		return pngs
+	}
+	one := filter(pngs, func(c testCase) bool { return len(c.TileSHA256) == 1 })
+	var left []string
+	for _, c := range pngs {
+		if len(c.TileSHA256) != 1 {
+			left = append(left, c.ID)
+		}
+	}
+	t.Logf("WebGPU runs %d PNG case(s); %v run on WebAssembly only (set %s=1 to run them on WebGPU too)", len(one), left, fullEnv)
+	return one
+}
+
+func filter(cs []testCase, keep func(testCase) bool) []testCase {
+	var out []testCase
+	for _, c := range cs {
+		if keep(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// comparableSteps is the number of leading steps whose margin is at least
+// minMargin (the step with a tiny margin itself may pick either token).
+func comparableSteps(margins []float64, minMargin float64, n int) int {
+	for i, m := range margins {
+		if m < minMargin {
+			return min(i, n)
+		}
+	}
+	return n
+}
+
+func sameTokens(got, want []int64) error {
+	if slices.Equal(got, want) {
+		return nil
+	}
+	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", firstDiff(got, want), got, want)
+}
+
+// agreement describes how many leading tokens match.
+func agreement(got, want []int64) string {
+	if d := firstDiff(got, want); d >= 0 {
+		return fmt.Sprintf("first %d of %d tokens equal", d, len(want))
+	}
+	return fmt.Sprintf("all %d tokens equal", len(want))
+}
+
+// firstDiff is the first index where a and b differ, or -1.
+func firstDiff(a, b []int64) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+// figures summarises an answer's timings.
+func figures(r reply) string {
+	f := r.Final
+	return fmt.Sprintf("%d prompt tokens, preprocess %.0f ms, vision %.0f ms, first token %.0f ms, %.0f tok/s, total %.0f ms",
+		f.PromptTokens, f.PreprocessMs, f.VisionMs, f.TTFTMs, f.DecodeTPS, r.Ms)
+}

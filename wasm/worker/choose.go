@@ -1,0 +1,191 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/pipeline"
+)
+
+// Devices a load message may ask for.
+const (
+	deviceAuto   = "auto"
+	deviceWebGPU = "webgpu"
+	deviceWasm   = "wasm"
+)
+
+// gpuInfo is what the worker learned about the WebGPU adapter.
+type gpuInfo struct {
+	Available bool   // an adapter was found
+	Reason    string // why not, in plain words, when !Available
+	ShaderF16 bool   // the adapter has the shader-f16 feature
+	// MaxBinding is the adapter's maxStorageBufferBindingSize: the largest
+	// weight a shader can read in one piece.
+	MaxBinding int64
+	// MaxBuffer is the adapter's maxBufferSize.
+	MaxBuffer int64
+}
+
+// chooseBackend applies the device rule: "wasm" is WebAssembly; "auto" and
+// "webgpu" use WebGPU when an adapter exists and fall back to WebAssembly
+// with a notice otherwise.
+func chooseBackend(device string, gpu gpuInfo) (backend, notice string, err error) {
+	switch device {
+	case deviceWasm:
+		return deviceWasm, "", nil
+	case deviceAuto, "", deviceWebGPU:
+		if gpu.Available {
+			return deviceWebGPU, "", nil
+		}
+		return deviceWasm, gpu.Reason + ", so the model runs on the processor (WebAssembly), which is slower.", nil
+	}
+	return "", "", fmt.Errorf("unknown device %q (want auto, webgpu or wasm)", device)
+}
+
+// halfVariants need shader-f16 on WebGPU: their activations and key/value
+// cache are float16.
+func needsF16(variant string) bool { return variant == "fp16" || variant == "q4f16" }
+
+// autoVariants is the dtype rule for parts left "" (automatic):
+//
+//   - WebGPU with shader-f16: vision fp16, embed fp16, decoder q4f16. Half
+//     precision halves the download and the key/value cache, 4-bit decoder
+//     weights quarter the largest download, and the GPU computes in f16 natively.
+//   - WebGPU without shader-f16: vision fp32, embed fp32, decoder q4. Float16
+//     graphs cannot run on the GPU there; q4's MatMulNBits computes in f32.
+//   - WebAssembly: vision fp32, embed fp32, decoder q4. onnxruntime's CPU
+//     kernels compute float16 by converting to float32, so fp16 files are
+//     slower there, while 4-bit weights are smaller and faster to read.
+func autoVariants(backend string, gpu gpuInfo) pipeline.Variants {
+	if backend == deviceWebGPU && gpu.ShaderF16 {
+		return pipeline.Variants{Vision: "fp16", Embed: "fp16", Decoder: "q4f16"}
+	}
+	return pipeline.Variants{Vision: "fp32", Embed: "fp32", Decoder: "q4"}
+}
+
+// chooseVariants fills the automatic parts of req and adjusts the backend
+// where the request cannot run on it:
+//
+//   - A float16 part (fp16, q4f16) on a WebGPU adapter without shader-f16
+//     moves the whole model to WebAssembly, with a notice.
+//   - On WebGPU, the largest single weight (the vocab × hidden embedding
+//     table, which the fp32 and fp16 decoders also hold as lm_head) must fit
+//     the adapter's storage-binding and buffer limits, or the model moves to
+//     WebAssembly, with a notice. (SmolVLM-256M's fp32 table, 113 MB, fits
+//     WebGPU's minimum limit of 128 MiB; the automatic f16 choice halves it.)
+func chooseVariants(req pipeline.Variants, backend string, gpu gpuInfo, cfg *modelconfig.Config) (pipeline.Variants, string, string, error) {
+	auto := autoVariants(backend, gpu)
+	v := req
+	fill := func(part *string, def string) {
+		if *part == "" {
+			*part = def
+		}
+	}
+	fill(&v.Vision, auto.Vision)
+	fill(&v.Embed, auto.Embed)
+	fill(&v.Decoder, auto.Decoder)
+	for _, part := range []string{v.Vision, v.Embed, v.Decoder} {
+		if _, err := modelconfig.ONNXFile(modelconfig.Decoder, part); err != nil {
+			return v, backend, "", err
+		}
+	}
+	if backend != deviceWebGPU {
+		return v, backend, "", nil
+	}
+	if !gpu.ShaderF16 && (needsF16(v.Vision) || needsF16(v.Embed) || needsF16(v.Decoder)) {
+		return wasmVariants(req), deviceWasm,
+			"This graphics adapter cannot compute in half precision (no shader-f16), so the float16 model runs on the processor (WebAssembly).", nil
+	}
+	limit := gpu.MaxBinding
+	if gpu.MaxBuffer > 0 && (limit == 0 || gpu.MaxBuffer < limit) {
+		limit = gpu.MaxBuffer
+	}
+	if limit <= 0 || largestWeight(v, cfg) <= limit {
+		return v, backend, "", nil
+	}
+	return wasmVariants(req), deviceWasm, fmt.Sprintf(
+		"This graphics adapter cannot hold the model's largest weight (%d MB; its limit is %d MB), so the model runs on the processor (WebAssembly).",
+		largestWeight(v, cfg)>>20, limit>>20), nil
+}
+
+// wasmVariants fills req's automatic parts with the WebAssembly rule.
+func wasmVariants(req pipeline.Variants) pipeline.Variants {
+	auto := autoVariants(deviceWasm, gpuInfo{})
+	if req.Vision == "" {
+		req.Vision = auto.Vision
+	}
+	if req.Embed == "" {
+		req.Embed = auto.Embed
+	}
+	if req.Decoder == "" {
+		req.Decoder = auto.Decoder
+	}
+	return req
+}
+
+// largestWeight estimates the largest single tensor of the chosen files:
+// the vocab × hidden embedding table in embed_tokens, and the same-sized
+// lm_head in a decoder that is not 4-bit.
+func largestWeight(v pipeline.Variants, cfg *modelconfig.Config) int64 {
+	table := int64(cfg.Text.VocabSize) * int64(cfg.Text.HiddenSize)
+	size := table * elemBytes(v.Embed)
+	if !strings.HasPrefix(v.Decoder, "q4") {
+		size = max(size, table*elemBytes(v.Decoder))
+	}
+	return size
+}
+
+// elemBytes is the width of a variant's large float weights. The 4-bit
+// embed_tokens files hold the float table unchanged (as in the public
+// export): q4 → float32, q4f16 → float16.
+func elemBytes(variant string) int64 {
+	if needsF16(variant) {
+		return 2
+	}
+	return 4
+}
+
+// tinyHiddenSize is the text hidden size below which a model is taken to be
+// the bundled random-weight test model: every real Idefics3/SmolVLM has 576
+// or more; the fixture has 96.
+const tinyHiddenSize = 256
+
+// isTiny says whether cfg is the bundled test model.
+func isTiny(cfg *modelconfig.Config) bool { return cfg.Text.HiddenSize < tinyHiddenSize }
+
+// Picture decoders.
+const (
+	decodeGo      = "go"      // imageproc.Decode, in Go
+	decodeBrowser = "browser" // createImageBitmap + OffscreenCanvas
+)
+
+// defaultDecoder is the decoder used for each format Go can sniff, when the
+// ask does not force one. PNG, GIF and WebP decode in Go bit for bit as the
+// reference (Pillow) does, whatever the browser. JPEG goes to the browser:
+// Chromium decodes with libjpeg-turbo as Pillow does, and gave all 45 tiles
+// of the fixture's five JPEG cases bit for bit, against 0 of 45 from Go
+// (mean 0.04-0.07 levels off, max 5; see PROTOCOL.md). Formats Go cannot
+// read (HEIC, AVIF, BMP, ...) go to the browser too.
+var defaultDecoder = map[string]string{
+	"png":  decodeGo,
+	"gif":  decodeGo,
+	"webp": decodeGo,
+	"jpeg": decodeBrowser,
+}
+
+// chooseDecoder picks the decoder for a picture of format ("" when Go could
+// not sniff it) given the ask's request ("", "auto", "go" or "browser").
+func chooseDecoder(format, request string) (string, error) {
+	switch request {
+	case decodeGo, decodeBrowser:
+		return request, nil
+	case "", deviceAuto:
+	default:
+		return "", fmt.Errorf("unknown decoder %q (want auto, go or browser)", request)
+	}
+	if d, ok := defaultDecoder[format]; ok {
+		return d, nil
+	}
+	return decodeBrowser, nil
+}

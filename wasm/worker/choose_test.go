@@ -1,0 +1,120 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/pipeline"
+)
+
+// smolvlm256 has the text dimensions of SmolVLM-256M.
+var smolvlm256 = &modelconfig.Config{Text: modelconfig.Text{HiddenSize: 576, VocabSize: 49280}}
+
+func TestChooseBackend(t *testing.T) {
+	gpu := gpuInfo{Available: true}
+	none := gpuInfo{Reason: "This browser does not offer WebGPU"}
+	for _, tc := range []struct {
+		device string
+		gpu    gpuInfo
+		want   string
+		notice bool
+	}{
+		{"auto", gpu, "webgpu", false},
+		{"", gpu, "webgpu", false},
+		{"webgpu", gpu, "webgpu", false},
+		{"wasm", gpu, "wasm", false},
+		{"auto", none, "wasm", true},
+		{"webgpu", none, "wasm", true},
+		{"wasm", none, "wasm", false},
+	} {
+		got, notice, err := chooseBackend(tc.device, tc.gpu)
+		if err != nil || got != tc.want || (notice != "") != tc.notice {
+			t.Errorf("chooseBackend(%q, available=%v) = %q, %q, %v; want %q, notice %v", tc.device, tc.gpu.Available, got, notice, err, tc.want, tc.notice)
+		}
+		if tc.notice && !strings.HasPrefix(notice, tc.gpu.Reason) {
+			t.Errorf("notice %q does not say why: %q", notice, tc.gpu.Reason)
+		}
+	}
+	if _, _, err := chooseBackend("cuda", gpu); err == nil {
+		t.Error("chooseBackend accepted an unknown device")
+	}
+}
+
+// vars is a Variants literal in vision, embed, decoder order.
+func vars(vision, embed, decoder string) pipeline.Variants {
+	return pipeline.Variants{Vision: vision, Embed: embed, Decoder: decoder}
+}
+
+func TestChooseVariants(t *testing.T) {
+	const gib = 1 << 30
+	f16 := gpuInfo{Available: true, ShaderF16: true, MaxBinding: gib, MaxBuffer: gib}
+	noF16 := gpuInfo{Available: true, MaxBinding: gib, MaxBuffer: gib}
+	small := gpuInfo{Available: true, MaxBinding: 128 << 20, MaxBuffer: 256 << 20}               // the WebGPU minimum limits
+	smallF16 := gpuInfo{Available: true, ShaderF16: true, MaxBinding: 100 << 20, MaxBuffer: gib} // below 113 MB
+	auto := pipeline.Variants{}
+	big := &modelconfig.Config{Text: modelconfig.Text{HiddenSize: 2048, VocabSize: 49280}} // SmolVLM-2B: 404 MB table
+	for _, tc := range []struct {
+		name        string
+		req         pipeline.Variants
+		backend     string
+		gpu         gpuInfo
+		cfg         *modelconfig.Config
+		want        pipeline.Variants
+		wantBackend string
+		notice      bool
+	}{
+		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("fp16", "fp16", "q4f16"), "webgpu", false},
+		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("fp32", "fp32", "q4"), "webgpu", false},
+		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("fp32", "fp32", "q4"), "wasm", false},
+		{"explicit kept", pipeline.SameVariant("q4"), "webgpu", noF16, smolvlm256, pipeline.SameVariant("q4"), "webgpu", false},
+		{"partly automatic", pipeline.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("fp16", "fp16", "fp32"), "webgpu", false},
+		{"fp16 without shader-f16", pipeline.SameVariant("fp16"), "webgpu", noF16, smolvlm256, pipeline.SameVariant("fp16"), "wasm", true},
+		{"q4f16 decoder without shader-f16", pipeline.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("fp32", "fp32", "q4f16"), "wasm", true},
+		{"fp16 on wasm", pipeline.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, pipeline.SameVariant("fp16"), "wasm", false},
+		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("fp32", "fp32", "q4"), "webgpu", false},
+		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("fp16", "fp16", "q4f16"), "webgpu", false},
+		{"fp32 table over the limit", pipeline.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("fp32", "fp32", "q4"), "wasm", true},
+		{"2B table too big without f16", auto, "webgpu", small, big, vars("fp32", "fp32", "q4"), "wasm", true},
+		{"fp32 decoder lm_head too big", pipeline.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("fp32", "fp32", "fp32"), "wasm", true},
+	} {
+		got, backend, notice, err := chooseVariants(tc.req, tc.backend, tc.gpu, tc.cfg)
+		if err != nil || got != tc.want || backend != tc.wantBackend || (notice != "") != tc.notice {
+			t.Errorf("%s: got %+v on %s, notice %q, err %v; want %+v on %s, notice %v",
+				tc.name, got, backend, notice, err, tc.want, tc.wantBackend, tc.notice)
+		}
+	}
+	if _, _, _, err := chooseVariants(pipeline.SameVariant("fp8"), "wasm", gpuInfo{}, smolvlm256); err == nil {
+		t.Error("chooseVariants accepted an unknown variant")
+	}
+}
+
+func TestIsTiny(t *testing.T) {
+	if isTiny(smolvlm256) {
+		t.Error("SmolVLM-256M taken for the test model")
+	}
+	if !isTiny(&modelconfig.Config{Text: modelconfig.Text{HiddenSize: 96}}) {
+		t.Error("the fixture's dimensions not taken for the test model")
+	}
+}
+
+func TestChooseDecoder(t *testing.T) {
+	for _, tc := range []struct{ format, request, want string }{
+		{"png", "", "go"},
+		{"png", "auto", "go"},
+		{"gif", "", "go"},
+		{"webp", "", "go"},
+		{"jpeg", "", "browser"},
+		{"jpeg", "go", "go"},
+		{"png", "browser", "browser"},
+		{"", "", "browser"}, // HEIC, AVIF: only the browser knows them
+	} {
+		got, err := chooseDecoder(tc.format, tc.request)
+		if err != nil || got != tc.want {
+			t.Errorf("chooseDecoder(%q, %q) = %q, %v; want %q", tc.format, tc.request, got, err, tc.want)
+		}
+	}
+	if _, err := chooseDecoder("png", "pil"); err == nil {
+		t.Error("chooseDecoder accepted an unknown decoder")
+	}
+}

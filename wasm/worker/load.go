@@ -1,0 +1,224 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"syscall/js"
+	"time"
+
+	"github.com/pocketvlm/smolvlm/engine/ortweb"
+	"github.com/pocketvlm/smolvlm/internal/jsutil"
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/pipeline"
+)
+
+// progressInterval spaces progress messages of one file; the first and the
+// last are always sent.
+const progressInterval = 100 * time.Millisecond
+
+// load replaces the model: it chooses the backend and dtypes, reads the
+// configuration and loads the three sessions.
+func (w *worker) load(msg js.Value) {
+	ctx, done := w.jobContext("load")
+	defer done()
+	w.unload()
+	m, notice, err := w.loadModel(ctx, msg)
+	if err != nil {
+		w.post(errorMessage(sentence(err, "The model could not be loaded."), err.Error()))
+		return
+	}
+	w.model = m
+	w.post(map[string]any{
+		"type":            "loaded",
+		"backend":         m.eng.Name(),
+		"dtype":           dtypeObject(m.variants),
+		"notice":          notice,
+		"model":           m.url,
+		"tiny":            m.tiny,
+		"downloadedBytes": m.eng.Stats().DownloadedBytes,
+		"cachedBytes":     m.eng.Stats().CachedBytes,
+		"threads":         m.eng.Threads(),
+	})
+}
+
+// unload releases the conversation, the sessions and the engine.
+func (w *worker) unload() {
+	w.reset()
+	if w.model != nil {
+		w.model.pipe.Close()
+		w.model.eng.Close()
+		w.model = nil
+	}
+}
+
+func (w *worker) loadModel(ctx context.Context, msg js.Value) (*loadedModel, string, error) {
+	url, err := modelURL(msg)
+	if err != nil {
+		return nil, "", err
+	}
+	req, err := requestedVariants(msg.Get("dtype"))
+	if err != nil {
+		return nil, "", plain("The requested model precision is not valid.", err)
+	}
+	device := stringField(msg, "device", deviceAuto)
+	w.status("Checking the graphics adapter")
+	gpu := probeGPU(ctx, device)
+	backend, notice, err := chooseBackend(device, gpu)
+	if err != nil {
+		return nil, "", plain("The requested device is not valid; use auto, webgpu or wasm.", err)
+	}
+	w.status("Reading the model's configuration")
+	pipe, err := pipeline.Open(modelconfig.URL{Base: url, Fetch: configFetcher(ctx)})
+	if err != nil {
+		return nil, "", plain("The model's configuration could not be read.", err)
+	}
+	variants, backend, notice2, err := chooseVariants(req, backend, gpu, pipe.Config)
+	if err != nil {
+		return nil, "", plain("The requested model precision is not valid.", err)
+	}
+	eng, err := ortweb.New(ctx, ortweb.Options{
+		Backend:   backend,
+		Progress:  w.progressPoster(),
+		WasmPaths: ortFolder(),
+	})
+	if err != nil {
+		return nil, "", plain("The model runtime could not start.", err)
+	}
+	w.status("Loading the model")
+	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
+		eng.Close()
+		return nil, "", plain(loadSentence(err), err)
+	}
+	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, tiny: isTiny(pipe.Config)}
+	return m, joinNotices(notice, notice2), nil
+}
+
+// loadSentence explains a failed session load.
+func loadSentence(err error) string {
+	if s := sentence(err, ""); s != "" {
+		return s
+	}
+	return "The model files could not be loaded."
+}
+
+func joinNotices(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + " " + b
+}
+
+// modelURL resolves the load message's model folder: an absolute URL, or
+// one relative to the message's base (the page's URL) or, without a base, to
+// the site's root.
+func modelURL(msg js.Value) (string, error) {
+	model := stringField(msg, "model", "")
+	if model == "" {
+		return "", plain("No model folder was given.", fmt.Errorf("load without model"))
+	}
+	loc := js.Global().Get("location")
+	base := stringField(msg, "base", loc.Get("origin").String()+"/")
+	u, err := jsutil.New(js.Global().Get("URL"), model, base)
+	if err != nil {
+		return "", plain("The model address is not valid.", err)
+	}
+	return u.Get("href").String(), nil
+}
+
+// ortFolder is the URL of onnxruntime-web's files: web/ort/ next to this
+// worker's script.
+func ortFolder() string {
+	return js.Global().Get("URL").New("ort/", js.Global().Get("location").Get("href")).Get("href").String()
+}
+
+// configFetcher reads the model's small files, asking the network first and
+// falling back to the cache when offline.
+func configFetcher(ctx context.Context) func(string) ([]byte, error) {
+	return func(url string) ([]byte, error) {
+		return ortweb.Fetch(ctx, url, ortweb.FetchOptions{Cache: ortweb.DefaultCache, NetworkFirst: true})
+	}
+}
+
+// progressPoster sends progress messages, at most one per file every
+// progressInterval besides the first and the last.
+func (w *worker) progressPoster() func(file string, loaded, total int64, cached bool) {
+	last := map[string]time.Time{}
+	return func(file string, loaded, total int64, cached bool) {
+		now := time.Now()
+		end := total > 0 && loaded >= total
+		if loaded > 0 && !end && now.Sub(last[file]) < progressInterval {
+			return
+		}
+		last[file] = now
+		w.post(map[string]any{"type": "progress", "file": file, "loaded": loaded, "total": total, "cached": cached})
+	}
+}
+
+// requestedVariants reads the dtype object {vision, embed, decoder}; a
+// missing object or part is "" (automatic). A string sets all three parts.
+func requestedVariants(v js.Value) (pipeline.Variants, error) {
+	switch v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+		return pipeline.Variants{}, nil
+	case js.TypeString:
+		if v.String() == "" {
+			return pipeline.Variants{}, nil
+		}
+		return pipeline.SameVariant(v.String()), nil
+	case js.TypeObject:
+		return pipeline.Variants{
+			Vision:  stringField(v, "vision", ""),
+			Embed:   stringField(v, "embed", ""),
+			Decoder: stringField(v, "decoder", ""),
+		}, nil
+	}
+	return pipeline.Variants{}, fmt.Errorf("dtype is a %s, want an object", v.Type())
+}
+
+func dtypeObject(v pipeline.Variants) map[string]any {
+	return map[string]any{"vision": v.Vision, "embed": v.Embed, "decoder": v.Decoder}
+}
+
+// probeGPU asks for a WebGPU adapter and reads its features and limits.
+// With device "wasm" it does not look.
+func probeGPU(ctx context.Context, device string) gpuInfo {
+	if device == deviceWasm {
+		return gpuInfo{Reason: "WebAssembly was asked for"}
+	}
+	gpu := js.Global().Get("navigator").Get("gpu")
+	if !gpu.Truthy() {
+		return gpuInfo{Reason: "This browser does not offer WebGPU"}
+	}
+	p, err := jsutil.Call(gpu, "requestAdapter")
+	if err != nil {
+		return gpuInfo{Reason: "WebGPU failed to start"}
+	}
+	adapter, err := jsutil.Await(ctx, p)
+	if err != nil {
+		return gpuInfo{Reason: "WebGPU failed to start"}
+	}
+	if !adapter.Truthy() {
+		return gpuInfo{Reason: "No WebGPU graphics adapter is available"}
+	}
+	limits := adapter.Get("limits")
+	return gpuInfo{
+		Available:  true,
+		ShaderF16:  adapter.Get("features").Call("has", "shader-f16").Bool(),
+		MaxBinding: int64(limits.Get("maxStorageBufferBindingSize").Float()),
+		MaxBuffer:  int64(limits.Get("maxBufferSize").Float()),
+	}
+}
+
+// stringField reads a string field of a message, or def when it is missing.
+func stringField(v js.Value, name, def string) string {
+	f := v.Get(name)
+	if f.Type() != js.TypeString {
+		return def
+	}
+	return f.String()
+}

@@ -1,0 +1,32 @@
+// The model's Web Worker: new Worker('/web/worker.js', {type: 'module'}).
+// It loads onnxruntime-web (the global `ort`) and Go's wasm_exec.js, then
+// runs worker.wasm, which answers the page's messages (wasm/PROTOCOL.md).
+// Messages that arrive while Go starts are queued, and Go reads the queue
+// before it takes over `onmessage`, so none is lost.
+//
+// Plain imports only: the app's Content-Security-Policy allows scripts from
+// 'self' and WebAssembly compilation ('wasm-unsafe-eval'), never eval.
+import * as ort from './ort/ort.webgpu.min.mjs';
+import './wasm_exec.js'; // a classic script: defines globalThis.Go
+
+globalThis.ort = ort;
+
+const early = [];
+globalThis.__smolvlmEarlyMessages = early;
+self.onmessage = (event) => early.push(event.data);
+
+async function start() {
+  const go = new globalThis.Go();
+  const wasm = new URL('./worker.wasm', import.meta.url);
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(wasm), go.importObject);
+  await go.run(instance); // resolves only if the Go program exits
+  throw new Error('the worker program exited');
+}
+
+start().catch((err) => {
+  self.postMessage({
+    type: 'error',
+    message: 'The model worker could not start; reload the page to try again.',
+    detail: String(err && err.stack || err),
+  });
+});
