@@ -3,6 +3,7 @@
 #   make test    everything CI checks (installs npm/Go dependencies first)
 #   make build   bin/smolvlm (native command line, cgo + onnxruntime)
 #   make caption caption the bundled tiny test model's astronaut picture
+#   make run     build everything and serve the app on http://127.0.0.1:8080
 
 GO        ?= go
 FUZZTIME  ?= 15s
@@ -11,7 +12,7 @@ ORT_LIB   := node_modules/onnxruntime-node/package.json
 
 export CGO_ENABLED := 1
 
-.PHONY: all build test vet unit fuzz deps fixture caption clean
+.PHONY: all build test vet unit browser fuzz deps fixture caption clean run static icons
 
 all: build
 
@@ -38,8 +39,15 @@ vet:
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
 
+# Browser tests (headless Chromium) run one package at a time: each drives a
+# browser that wants both cores.
+BROWSER_PKGS := ./wasm/browsertest ./e2e
+
 unit: deps fixture
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /wasm/browsertest -e /e2e)
+
+browser: deps fixture web
+	$(GO) test -count=1 -p 1 -timeout 25m $(BROWSER_PKGS)
 
 # Short fuzzing runs of each target (go test runs one target at a time).
 fuzz: fixture
@@ -47,7 +55,7 @@ fuzz: fixture
 	$(GO) test -run '^$$' -fuzz '^FuzzEXIF$$' -fuzztime $(FUZZTIME) ./imageproc
 	$(GO) test -run '^$$' -fuzz '^FuzzEncode$$' -fuzztime $(FUZZTIME) ./tokenizer
 
-test: deps vet unit fuzz
+test: deps vet unit fuzz browser
 
 caption: build fixture
 	bin/smolvlm caption -model $(TINY)/model -image $(TINY)/images/astronaut.png -prompt "Can you describe this image?" -max-new-tokens 24
@@ -58,8 +66,9 @@ clean:
 # ---- Browser app -----------------------------------------------------------
 # web/ holds what the browser loads; built files are git-ignored.
 ORT_DIST := node_modules/onnxruntime-web/dist
-ORT_FILES := ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm \
-	ort-wasm-simd-threaded.jsep.mjs ort-wasm-simd-threaded.jsep.wasm ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
+# ort.webgpu.min.mjs runs both its WebGPU and its WebAssembly backend on the
+# asyncify build; the other builds in the package are never loaded.
+ORT_FILES := ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm
 WASM_ENV := GOOS=js GOARCH=wasm CGO_ENABLED=0
 
 .PHONY: web
@@ -77,3 +86,24 @@ web/wasm_exec.js: $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
 web/ort/%: $(ORT_LIB)
 	@mkdir -p web/ort
 	cp $(ORT_DIST)/$* $@
+
+# make run serves models/smolvlm-256m-instruct when its files are there
+# (bin/smolvlm download), else the tiny test model, linked into models/.
+ADDR ?= 127.0.0.1:8080
+
+models/tiny-smolvlm/config.json: $(TINY)/cases.json
+	rm -rf models/tiny-smolvlm
+	cp -al $(TINY)/model models/tiny-smolvlm 2>/dev/null || cp -r $(TINY)/model models/tiny-smolvlm
+
+run: build web models/tiny-smolvlm/config.json
+	bin/smolvlm serve -addr $(ADDR) -models models -web web
+
+# index.html and go-app's loader files at the repository root, so that any
+# static file server can host the built app next to web/ and models/ (without
+# COOP/COEP headers onnxruntime-web then runs single-threaded).
+static: web
+	$(GO) run ./app/internal/gen static -out .
+
+# The manifest's PNG icons; web/icon.svg is drawn by hand.
+icons:
+	$(GO) run ./app/internal/gen icons -out web

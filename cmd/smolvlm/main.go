@@ -17,6 +17,7 @@ const usage = `usage: smolvlm <command> [flags]
 commands:
   preprocess  print the prompt token ids and image tiles the model would read
   caption     answer a question about a picture (native onnxruntime engine)
+  serve       serve the browser app and the model files
   download    fetch SmolVLM-256M-Instruct from the Hub, checked against pinned hashes
 
 Run "smolvlm <command> -h" for a command's flags.`
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return runPreprocess(args[1:], stdout, stderr)
 	case "caption":
 		return runCaption(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
 	case "download":
 		return runDownload(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -1,0 +1,80 @@
+package app
+
+import (
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// HandlerOptions configure the page's go-app Handler.
+type HandlerOptions struct {
+	// ModelURL is the default model folder the page loads; DefaultModelURL
+	// ("/models/default/") when empty. A link's model parameter overrides it.
+	ModelURL string
+	// TinyModel says the default model is the bundled random-weight test
+	// model, so the page can say its answers are random words.
+	TinyModel bool
+	// Version is the app version the service worker caches under. Leave it
+	// empty in development (a new one per start); set it in production so
+	// returning visitors don't download everything again.
+	Version string
+}
+
+// Theme colours, also in web/app.css and the generated icons.
+const (
+	themeColor      = "#4338ca"
+	backgroundColor = "#f6f7fb"
+)
+
+// Handler builds the go-app handler that serves the page and go-app's own
+// resources (/app.js, /wasm_exec.js, /app-worker.js, /manifest.webmanifest,
+// /app.css). The server serves /web/ and /models/ itself.
+//
+// Everything is local: go-app's default icon is a remote URL, so all icons
+// are set. The generated page has no inline script or style (go-app passes
+// Env through /app.js), so it runs under script-src 'self' 'wasm-unsafe-eval';
+// components use classes, never style attributes, and the preview is a
+// canvas, so no style-src or img-src exception is needed either.
+func Handler(opts HandlerOptions) *goapp.Handler {
+	model := opts.ModelURL
+	if model == "" {
+		model = DefaultModelURL
+	}
+	tiny := "0"
+	if opts.TinyModel {
+		tiny = "1"
+	}
+	return &goapp.Handler{
+		Name:        "SmolVLM in your pocket",
+		ShortName:   "SmolVLM",
+		Title:       "SmolVLM in your pocket",
+		Description: "Ask questions about a picture. A small vision-language model answers, computed on your own device.",
+		Lang:        "en",
+		Icon: goapp.Icon{
+			Default:  "/web/icon-192.png",
+			Large:    "/web/icon-512.png",
+			Maskable: "/web/icon-maskable-512.png",
+			SVG:      "/web/icon.svg",
+		},
+		BackgroundColor: backgroundColor,
+		ThemeColor:      themeColor,
+		LoadingLabel:    "Loading SmolVLM… {progress}%",
+		// The server gzips app.wasm; this header carries its real size so
+		// the loader's percentage stays right (server.UncompressedLengthHeader;
+		// without it go-app falls back to Content-Length).
+		WasmContentLengthHeader: "X-Uncompressed-Content-Length",
+		Styles:                  []string{"/web/app.css"},
+		Env: map[string]string{
+			EnvModelURL:  model,
+			EnvTinyModel: tiny,
+		},
+		Version: opts.Version,
+	}
+}
+
+// Routes registers the page with go-app's router. Both the browser program
+// (wasm/app) and the server call it, so the server can render the first
+// paint of the same component the browser then takes over.
+func Routes() {
+	newRoot := func() goapp.Composer { return newPage() }
+	goapp.Route("/", newRoot)
+	goapp.Route("/index.html", newRoot) // the static build's entry page
+}

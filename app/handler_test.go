@@ -1,0 +1,57 @@
+package app
+
+import (
+	"io"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// get serves path from a fresh Handler.
+func get(t *testing.T, opts HandlerOptions, path string) string {
+	t.Helper()
+	Routes()
+	rec := httptest.NewRecorder()
+	Handler(opts).ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != 200 {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, body)
+	}
+	return string(body)
+}
+
+// TestPageHasNoInlineCode checks the generated page runs under
+// script-src 'self': scripts only by src, no style attributes, no inline
+// event handlers, and nothing fetched from another origin.
+func TestPageHasNoInlineCode(t *testing.T) {
+	page := get(t, HandlerOptions{TinyModel: true}, "/")
+	for _, bad := range []*regexp.Regexp{
+		regexp.MustCompile(`<script(\s[^>]*)?>[^<]`), // a script with a body
+		regexp.MustCompile(`\sstyle=`),
+		regexp.MustCompile(`\son[a-z]+=`),
+		regexp.MustCompile(`(src|href)="(https?:)?//`),
+	} {
+		if m := bad.FindString(page); m != "" {
+			t.Errorf("the page has %q", m)
+		}
+	}
+	for _, want := range []string{`id="model-status"`, `id="image-input"`, `id="prompt"`, `id="run"`, `id="stop"`, "tiny test model"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the first paint lacks %s", want)
+		}
+	}
+}
+
+func TestHandlerResourcesAreLocal(t *testing.T) {
+	opts := HandlerOptions{ModelURL: "/models/other/"}
+	for _, path := range []string{"/manifest.webmanifest", "/app-worker.js"} {
+		if body := get(t, opts, path); strings.Contains(body, "http") {
+			t.Errorf("%s names a remote resource: %s", path, body)
+		}
+	}
+	js := get(t, opts, "/app.js")
+	if !strings.Contains(js, `"SMOLVLM_MODEL_URL":"/models/other/"`) || !strings.Contains(js, `"SMOLVLM_TINY_MODEL":"0"`) {
+		t.Error("app.js does not pass the model URL and tiny flag to the page")
+	}
+}

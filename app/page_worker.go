@@ -1,0 +1,239 @@
+package app
+
+import (
+	"encoding/json"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// The page's side of the worker protocol (wasm/PROTOCOL.md).
+
+// workerURL is where web/worker.js is served.
+const workerURL = "/web/worker.js"
+
+// startWorker starts the model worker. Its callbacks only decode the message
+// and queue it for the UI goroutine, so the browser's event loop never waits.
+func (p *page) startWorker() {
+	ctx := p.ctx
+	onMessage := func(raw string) {
+		m, err := decodeWorkerMessage(raw)
+		ctx.Dispatch(func(ctx goapp.Context) {
+			if err != nil {
+				goapp.Log(err)
+				return
+			}
+			p.onWorkerMessage(ctx, m)
+		})
+	}
+	onFail := func(msg string) {
+		ctx.Dispatch(func(goapp.Context) { p.workerFailed(msg) })
+	}
+	w, err := startWorker(ctx.ResolveStaticResource(workerURL), onMessage, onFail)
+	if err != nil {
+		p.model = modelState{Status: loadFailed, Error: sentence(err.Error())}
+		return
+	}
+	p.worker = w
+	p.model = modelState{Status: neverLoaded, Text: "Starting the model worker…"}
+}
+
+// loadModel asks the worker for the model of the current settings. Before
+// the worker says ready, the request waits for it.
+func (p *page) loadModel() {
+	if p.worker == nil || !p.workerReady {
+		return
+	}
+	p.model = modelState{Status: loading, Text: "Downloading the model…"}
+	p.loadsPending++
+	p.worker.post(loadMessage(p.settings))
+}
+
+func (p *page) onWorkerMessage(ctx goapp.Context, m workerMessage) {
+	switch m.Type {
+	case msgReady:
+		p.workerReady = true
+		p.loadModel()
+	case msgProgress:
+		p.model.progress(m.File, m.Loaded, m.Total)
+	case msgLoaded:
+		p.modelLoaded(m)
+	case msgStatus:
+		p.workerStatus(m.Text)
+	case msgToken:
+		p.appendToken(ctx, m)
+	case msgDone:
+		p.finishAnswer(ctx, m)
+	case msgError:
+		p.workerError(ctx, m.Message)
+	}
+}
+
+// modelLoaded records the model's backend; only the answer to the latest
+// load makes the model ready.
+func (p *page) modelLoaded(m workerMessage) {
+	p.loadsPending = max(0, p.loadsPending-1)
+	if p.loadsPending > 0 {
+		return
+	}
+	p.model.Status = loaded
+	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = m.Backend, m.DType, m.Notice, m.Tiny
+	p.model.Text, p.model.Error = "", ""
+}
+
+func (p *page) workerStatus(text string) {
+	switch {
+	case p.discarding:
+	case p.generating():
+		p.turns[len(p.turns)-1].Status = text
+	case p.model.Status == loading || p.model.Status == neverLoaded:
+		p.model.Text = text
+	}
+}
+
+func (p *page) appendToken(ctx goapp.Context, m workerMessage) {
+	if p.discarding || !p.generating() {
+		return
+	}
+	t := &p.turns[len(p.turns)-1]
+	t.Answer += m.Text
+	t.Tokens = append(t.Tokens, m.ID)
+	t.Status = ""
+	afterUpdate(ctx, func() { scrollIntoView("answer") })
+}
+
+// finishAnswer completes the streaming answer with the worker's figures.
+func (p *page) finishAnswer(ctx goapp.Context, m workerMessage) {
+	if p.discarding {
+		p.discarding = false
+		return
+	}
+	if !p.generating() {
+		return
+	}
+	p.chatStarted = true
+	t := &p.turns[len(p.turns)-1]
+	if m.Text != "" {
+		t.Answer = m.Text
+	}
+	t.Tokens = m.Tokens
+	if t.Tokens == nil {
+		t.Tokens = []int64{}
+	}
+	t.State, t.Status, t.Stop = answerDone, "", m.Stop
+	t.Figures = figures{
+		TTFTMs: m.TTFTMs, DecodeTPS: m.DecodeTPS, Backend: m.Backend, DType: m.DType,
+		VisionRuns: m.VisionRuns, VisionRunsTotal: m.VisionRunsTotal, Tokens: len(m.Tokens),
+	}
+	if p.stopAsked {
+		// The Stop button is now disabled; keep the keyboard focus usable.
+		afterUpdate(ctx, func() { focusElement("prompt") })
+	}
+	p.stopAsked = false
+}
+
+// workerError files an error under whatever was running.
+func (p *page) workerError(_ goapp.Context, msg string) {
+	msg = sentence(msg)
+	switch {
+	case p.discarding:
+		p.discarding = false
+	case p.generating():
+		t := &p.turns[len(p.turns)-1]
+		t.State, t.Error, t.Status = answerFailed, msg, ""
+		if t.Picture != "" {
+			p.picSent = false // the worker never kept it
+		}
+		p.stopAsked = false
+	case p.model.Status == loading || p.model.Status == neverLoaded:
+		p.loadsPending = max(0, p.loadsPending-1)
+		p.model.Status, p.model.Error = loadFailed, msg
+	default:
+		p.pickError = msg
+	}
+}
+
+// workerFailed handles a worker that cannot run at all; Try again starts a
+// new one.
+func (p *page) workerFailed(msg string) {
+	msg = sentence(msg)
+	if p.generating() {
+		t := &p.turns[len(p.turns)-1]
+		t.State, t.Error = answerFailed, msg
+	}
+	p.model = modelState{Status: loadFailed, Error: msg}
+	p.loadsPending, p.workerReady = 0, false
+	p.chatStarted, p.picSent, p.discarding, p.stopAsked = false, false, false, false
+}
+
+// learnSplitDefault reads the model's preprocessor_config.json for
+// do_image_splitting, the default on larger screens.
+func (p *page) learnSplitDefault() {
+	ctx, model := p.ctx, p.settings.Model
+	u := strings.TrimSuffix(model, "/") + "/preprocessor_config.json"
+	fetchText(u, func(text string, err error) {
+		var cfg struct {
+			DoImageSplitting *bool `json:"do_image_splitting"`
+		}
+		if err != nil || json.Unmarshal([]byte(text), &cfg) != nil || cfg.DoImageSplitting == nil {
+			return // keep splitting on: the processor's own default
+		}
+		ctx.Dispatch(func(goapp.Context) {
+			if p.settings.Model == model {
+				p.splitDefault = *cfg.DoImageSplitting
+			}
+		})
+	})
+}
+
+// notices are the page-wide messages, most important first.
+func (p *page) notices() []notice {
+	var out []notice
+	if p.model.Status == loaded && p.model.Backend == string(DeviceWASM) && p.settings.Device != DeviceWASM {
+		text := p.model.Notice
+		if text == "" {
+			text = "Your browser has no usable WebGPU, so the model runs on the CPU: answers will be slower."
+		}
+		out = append(out, notice{ID: "notice-fallback", Kind: noticeWarn, Text: text})
+	} else if p.model.Status == loaded && p.model.Notice != "" {
+		out = append(out, notice{ID: "notice-worker", Kind: noticeInfo, Text: p.model.Notice})
+	}
+	if p.model.Tiny || (p.tinyDefault && p.settings.Model == p.defaults.Model) {
+		out = append(out, notice{ID: "notice-tiny", Kind: noticeInfo, Text: "This is the tiny test model: answers are random words."})
+	}
+	if p.pickError != "" {
+		out = append(out, notice{ID: "notice-picture", Kind: noticeError, Text: p.pickError, Dismissible: true})
+	}
+	for i, w := range p.warnings {
+		out = append(out, notice{ID: "notice-link-" + string(rune('a'+i)), Kind: noticeWarn, Text: w, Dismissible: true})
+	}
+	return out
+}
+
+func (p *page) dismissNotice(_ goapp.Context, id string) {
+	switch {
+	case id == "notice-picture":
+		p.pickError = ""
+	case strings.HasPrefix(id, "notice-link-"):
+		i := int(id[len(id)-1] - 'a')
+		if i >= 0 && i < len(p.warnings) {
+			p.warnings = append(p.warnings[:i:i], p.warnings[i+1:]...)
+		}
+	}
+}
+
+// sentence makes a message read as one sentence: capital first, full stop last.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "Something went wrong."
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, "?") {
+		s += "."
+	}
+	return s
+}

@@ -1,0 +1,318 @@
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Device is where the worker runs the model.
+type Device string
+
+// Devices the worker knows (wasm/PROTOCOL.md, message load).
+const (
+	DeviceAuto   Device = "auto"
+	DeviceWebGPU Device = "webgpu"
+	DeviceWASM   Device = "wasm"
+)
+
+// variantNames are the ONNX variants a sub-model may use; "" lets the worker
+// choose from the adapter.
+var variantNames = []string{"fp32", "fp16", "q4", "q4f16"}
+
+// Variants picks the ONNX variant of each sub-model; an empty field means
+// "auto": the worker decides from the GPU adapter.
+type Variants struct {
+	Vision  string `json:"vision"`
+	Embed   string `json:"embed"`
+	Decoder string `json:"decoder"`
+}
+
+// Split says whether pictures are cut into tiles (more detail, slower).
+type Split int
+
+// Split modes. SplitAuto follows the screen: off on phones (fast), the
+// model's preprocessor_config.json on larger screens.
+const (
+	SplitAuto Split = iota
+	SplitOn
+	SplitOff
+)
+
+// Sampling chooses how the next token is picked. Temperature 0 is greedy,
+// and then the other fields are unused.
+type Sampling struct {
+	Temperature float64
+	TopK        int
+	TopP        float64
+	Seed        int64 // 0: a new random seed for every answer
+}
+
+// Settings are everything a person can change, all deep-linkable as URL
+// query parameters (see ParseSettings).
+type Settings struct {
+	Model             string // URL of a model folder
+	Device            Device
+	DType             Variants
+	Split             Split
+	MaxNewTokens      int
+	RepetitionPenalty float64
+	Sampling          Sampling
+}
+
+// Defaults and limits of the settings.
+const (
+	DefaultModelURL          = "/models/default/"
+	DefaultMaxNewTokens      = 256
+	DefaultRepetitionPenalty = 1.1
+	maxMaxNewTokens          = 4096
+	maxRepetitionPenalty     = 3
+	maxTemperature           = 2
+	maxTopK                  = 1000
+	// Sampling values offered when a person switches from greedy to sampling.
+	suggestedTemperature = 0.7
+	suggestedTopK        = 50
+	suggestedTopP        = 0.9
+)
+
+// Query parameter names.
+const (
+	paramModel             = "model"
+	paramDevice            = "device"
+	paramDType             = "dtype"
+	paramSplit             = "split"
+	paramMaxNewTokens      = "max_new_tokens"
+	paramRepetitionPenalty = "repetition_penalty"
+	paramTemperature       = "temperature"
+	paramTopK              = "top_k"
+	paramTopP              = "top_p"
+	paramSeed              = "seed"
+)
+
+// settingParams lists every parameter the page owns, in URL order.
+var settingParams = []string{
+	paramModel, paramDevice, paramDType, paramSplit, paramMaxNewTokens,
+	paramRepetitionPenalty, paramTemperature, paramTopK, paramTopP, paramSeed,
+}
+
+// DefaultSettings are the settings of a page opened without parameters.
+func DefaultSettings(modelURL string) Settings {
+	if modelURL == "" {
+		modelURL = DefaultModelURL
+	}
+	return Settings{
+		Model:             modelURL,
+		Device:            DeviceAuto,
+		Split:             SplitAuto,
+		MaxNewTokens:      DefaultMaxNewTokens,
+		RepetitionPenalty: DefaultRepetitionPenalty,
+		Sampling:          Sampling{TopK: suggestedTopK, TopP: suggestedTopP},
+	}
+}
+
+// ParseSettings reads settings from URL query parameters over defaults. A
+// value it cannot use is skipped and explained in one plain sentence of
+// warnings, so a mistyped link still opens a working page.
+func ParseSettings(q url.Values, defaults Settings) (s Settings, warnings []string) {
+	s = defaults
+	warn := func(name, value, want string) {
+		warnings = append(warnings, fmt.Sprintf("The link's %s=%q was ignored: %s.", name, value, want))
+	}
+	for _, name := range settingParams {
+		v := strings.TrimSpace(q.Get(name))
+		if !q.Has(name) || v == "" {
+			continue
+		}
+		if want := s.set(name, v); want != "" {
+			warn(name, v, want)
+		}
+	}
+	return s, warnings
+}
+
+// set applies one parameter, or says what it wants instead.
+func (s *Settings) set(name, v string) (want string) {
+	switch name {
+	case paramModel:
+		s.Model = v
+	case paramDevice:
+		return s.setDevice(v)
+	case paramDType:
+		return s.setDType(v)
+	case paramSplit:
+		return s.setSplit(v)
+	case paramMaxNewTokens:
+		return setInt(&s.MaxNewTokens, v, 1, maxMaxNewTokens)
+	case paramRepetitionPenalty:
+		return setFloat(&s.RepetitionPenalty, v, 1, maxRepetitionPenalty, false)
+	case paramTemperature:
+		return setFloat(&s.Sampling.Temperature, v, 0, maxTemperature, false)
+	case paramTopK:
+		return setInt(&s.Sampling.TopK, v, 0, maxTopK)
+	case paramTopP:
+		return setFloat(&s.Sampling.TopP, v, 0, 1, true)
+	case paramSeed:
+		seed, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || seed < 0 || seed > maxSeed {
+			return fmt.Sprintf("use a whole number from 0 to %d", maxSeed)
+		}
+		s.Sampling.Seed = seed
+	}
+	return ""
+}
+
+// maxSeed keeps seeds exact as JavaScript numbers.
+const maxSeed = 1<<53 - 1
+
+func (s *Settings) setDevice(v string) string {
+	switch d := Device(strings.ToLower(v)); d {
+	case DeviceAuto, DeviceWebGPU, DeviceWASM:
+		s.Device = d
+		return ""
+	}
+	return "use webgpu or wasm"
+}
+
+func (s *Settings) setSplit(v string) string {
+	switch strings.ToLower(v) {
+	case "1", "true", "on":
+		s.Split = SplitOn
+	case "0", "false", "off":
+		s.Split = SplitOff
+	case "auto":
+		s.Split = SplitAuto
+	default:
+		return "use 1 (split pictures into tiles) or 0 (don't)"
+	}
+	return ""
+}
+
+// setDType reads "q4" (every sub-model) or "vision=fp16,embed=fp32,decoder=q4"
+// (some or all, the others automatic).
+func (s *Settings) setDType(v string) string {
+	const want = "use fp32, fp16, q4 or q4f16, or per sub-model like vision=fp16,embed=fp32,decoder=q4"
+	v = strings.ToLower(v)
+	if !strings.Contains(v, "=") {
+		if !validVariant(v) {
+			return want
+		}
+		s.DType = Variants{v, v, v}
+		return ""
+	}
+	var d Variants
+	for part := range strings.SplitSeq(v, ",") {
+		key, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+		if !validVariant(val) {
+			return want
+		}
+		switch key {
+		case "vision":
+			d.Vision = val
+		case "embed":
+			d.Embed = val
+		case "decoder":
+			d.Decoder = val
+		default:
+			return want
+		}
+	}
+	s.DType = d
+	return ""
+}
+
+func validVariant(v string) bool { return slices.Contains(variantNames, v) }
+
+func setInt(dst *int, v string, lo, hi int) string {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return fmt.Sprintf("use a whole number from %d to %d", lo, hi)
+	}
+	*dst = n
+	return ""
+}
+
+// setFloat accepts lo ≤ x ≤ hi, or lo < x ≤ hi when loOpen.
+func setFloat(dst *float64, v string, lo, hi float64, loOpen bool) string {
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || x < lo || x > hi || (loOpen && x == lo) {
+		return fmt.Sprintf("use a number from %g to %g", lo, hi)
+	}
+	*dst = x
+	return ""
+}
+
+// Query writes the settings that differ from defaults into q, removing the
+// page's parameters that are back at their default and keeping any others,
+// so a copied link reproduces the page.
+func (s Settings) Query(q url.Values, defaults Settings) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		if !slices.Contains(settingParams, k) {
+			out[k] = v
+		}
+	}
+	put := func(name, v, def string) {
+		if v != def {
+			out.Set(name, v)
+		}
+	}
+	put(paramModel, s.Model, defaults.Model)
+	put(paramDevice, string(s.Device), string(defaults.Device))
+	put(paramDType, s.DType.String(), defaults.DType.String())
+	put(paramSplit, s.Split.param(), defaults.Split.param())
+	put(paramMaxNewTokens, strconv.Itoa(s.MaxNewTokens), strconv.Itoa(defaults.MaxNewTokens))
+	put(paramRepetitionPenalty, formatFloat(s.RepetitionPenalty), formatFloat(defaults.RepetitionPenalty))
+	put(paramTemperature, formatFloat(s.Sampling.Temperature), formatFloat(defaults.Sampling.Temperature))
+	put(paramTopK, strconv.Itoa(s.Sampling.TopK), strconv.Itoa(defaults.Sampling.TopK))
+	put(paramTopP, formatFloat(s.Sampling.TopP), formatFloat(defaults.Sampling.TopP))
+	put(paramSeed, strconv.FormatInt(s.Sampling.Seed, 10), strconv.FormatInt(defaults.Sampling.Seed, 10))
+	return out
+}
+
+func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+
+// String is the dtype parameter: "" (all automatic), "q4" (all the same) or
+// "vision=fp16,decoder=q4" (per sub-model, automatic ones left out).
+func (v Variants) String() string {
+	if v.Vision == v.Embed && v.Embed == v.Decoder {
+		return v.Vision
+	}
+	var parts []string
+	for _, p := range []struct{ name, v string }{{"vision", v.Vision}, {"embed", v.Embed}, {"decoder", v.Decoder}} {
+		if p.v != "" {
+			parts = append(parts, p.name+"="+p.v)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// param is the split parameter's value; "" for automatic.
+func (s Split) param() string {
+	switch s {
+	case SplitOn:
+		return "1"
+	case SplitOff:
+		return "0"
+	}
+	return ""
+}
+
+// Resolve decides whether to split: an explicit choice wins; otherwise phones
+// (narrow or touch screens) get the fast path and larger screens follow the
+// model's own preprocessor setting.
+func (s Split) Resolve(phone, modelDefault bool) bool {
+	switch s {
+	case SplitOn:
+		return true
+	case SplitOff:
+		return false
+	}
+	return !phone && modelDefault
+}
+
+// ReloadsModel reports whether going from s to t needs the model loaded again.
+func (s Settings) ReloadsModel(t Settings) bool {
+	return s.Model != t.Model || s.Device != t.Device || s.DType != t.DType
+}

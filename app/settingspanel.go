@@ -1,0 +1,236 @@
+package app
+
+import (
+	"strconv"
+
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+type settingsPanelProps struct {
+	Open         bool
+	Settings     Settings
+	Defaults     Settings
+	SplitDefault bool // what "automatic" detail means on this screen now
+	Phone        bool
+	OnChange     func(ctx goapp.Context, s Settings)
+	OnClose      func(ctx goapp.Context)
+}
+
+// settingsPanel edits the settings. Every change goes through the same
+// checks as the link's parameters and is applied at once (the page updates
+// the URL, and reloads the model for backend, variant or model changes).
+type settingsPanel struct {
+	goapp.Compo
+	Props settingsPanelProps
+
+	errs map[string]string // parameter → what it wants instead
+}
+
+func newSettingsPanel(props settingsPanelProps) *settingsPanel {
+	return &settingsPanel{Props: props}
+}
+
+// choice is one option of a select.
+type choice struct{ Value, Label string }
+
+var (
+	deviceChoices = []choice{
+		{string(DeviceAuto), "Automatic: WebGPU when available"},
+		{string(DeviceWebGPU), "WebGPU (graphics card)"},
+		{string(DeviceWASM), "CPU (WebAssembly)"},
+	}
+	variantChoices = []choice{
+		{"", "Automatic"},
+		{"fp32", "fp32 · exact, largest"},
+		{"fp16", "fp16 · half the size"},
+		{"q4", "q4 · smallest"},
+		{"q4f16", "q4f16 · smallest, for GPUs"},
+	}
+	samplingChoices = []choice{
+		{"greedy", "Greedy: always the likeliest word"},
+		{"sample", "Sampling: more varied answers"},
+	}
+)
+
+func (c *settingsPanel) Render() goapp.UI {
+	s := c.Props.Settings
+	return goapp.Div().Class("settings-layer").Hidden(!c.Props.Open).Body(
+		goapp.Div().Class("settings-backdrop").
+			OnClick(func(ctx goapp.Context, _ goapp.Event) { c.Props.OnClose(ctx) }),
+		goapp.Aside().ID("settings").Class("settings-panel").Aria("labelledby", "settings-title").Body(
+			goapp.Div().Class("settings-head").Body(
+				goapp.H2().ID("settings-title").Text("Settings"),
+				goapp.Button().ID("settings-close").Class("icon-button").Type("button").
+					Aria("label", "Close the settings").Title("Close").
+					OnClick(func(ctx goapp.Context, _ goapp.Event) { c.Props.OnClose(ctx) }).
+					Body(icon(iconClose)),
+			),
+			goapp.Div().Class("settings-body").Body(
+				c.group("Model", "Changing these loads the model again and starts a new chat.",
+					c.selectField("setting-device", "Run on", string(s.Device), deviceChoices, c.onDevice),
+					c.selectField("setting-dtype-vision", "Vision encoder", s.DType.Vision, variantChoices, c.onVariant(0)),
+					c.selectField("setting-dtype-embed", "Token embeddings", s.DType.Embed, variantChoices, c.onVariant(1)),
+					c.selectField("setting-dtype-decoder", "Language decoder", s.DType.Decoder, variantChoices, c.onVariant(2)),
+					c.textField("setting-model", paramModel, "Model folder (URL)", s.Model),
+				),
+				c.group("Answers", "",
+					c.selectField("setting-split", "Picture detail", s.Split.param(), c.splitChoices(), c.onSplit),
+					c.numberField("setting-max-new-tokens", paramMaxNewTokens, "Longest answer (tokens)",
+						strconv.Itoa(s.MaxNewTokens), 1, maxMaxNewTokens, 1),
+					c.numberField("setting-repetition-penalty", paramRepetitionPenalty, "Repetition penalty (1 = off)",
+						formatFloat(s.RepetitionPenalty), 1, maxRepetitionPenalty, 0.05),
+				),
+				c.group("Word choice", "", c.samplingFields(s.Sampling)...),
+				goapp.Button().ID("settings-reset").Class("button secondary").Type("button").
+					OnClick(c.onReset).
+					Text("Back to defaults"),
+			),
+		),
+	)
+}
+
+func (c *settingsPanel) splitChoices() []choice {
+	auto := "Automatic: fast (whole picture)"
+	if c.Props.SplitDefault {
+		auto = "Automatic: detailed (tiles)"
+	}
+	return []choice{
+		{"", auto},
+		{"1", "Detailed: split into tiles (slower)"},
+		{"0", "Fast: whole picture only"},
+	}
+}
+
+func (c *settingsPanel) samplingFields(sm Sampling) []goapp.UI {
+	mode := "greedy"
+	if sm.Temperature > 0 {
+		mode = "sample"
+	}
+	fields := []goapp.UI{c.selectField("setting-sampling", "Method", mode, samplingChoices, c.onSampling)}
+	if mode == "greedy" {
+		return fields
+	}
+	return append(fields,
+		c.numberField("setting-temperature", paramTemperature, "Temperature", formatFloat(sm.Temperature), 0, maxTemperature, 0.05),
+		c.numberField("setting-top-k", paramTopK, "Top-k (0 = all)", strconv.Itoa(sm.TopK), 0, maxTopK, 1),
+		c.numberField("setting-top-p", paramTopP, "Top-p", formatFloat(sm.TopP), 0.01, 1, 0.01),
+		c.numberField("setting-seed", paramSeed, "Seed (0 = new each time)", strconv.FormatInt(sm.Seed, 10), 0, maxSeed, 1),
+	)
+}
+
+func (c *settingsPanel) group(title, hint string, fields ...goapp.UI) goapp.UI {
+	return goapp.FieldSet().Class("settings-group").Body(
+		goapp.Legend().Text(title),
+		goapp.If(hint != "", func() goapp.UI { return goapp.P().Class("muted small").Text(hint) }),
+		goapp.Div().Class("settings-fields").Body(fields...),
+	)
+}
+
+func (c *settingsPanel) selectField(id, label, value string, choices []choice, onChange goapp.EventHandler) goapp.UI {
+	return goapp.Div().Class("field").Body(
+		goapp.Label().For(id).Text(label),
+		goapp.Select().ID(id).OnChange(onChange).Body(
+			goapp.Range(choices).Slice(func(i int) goapp.UI {
+				ch := choices[i]
+				return goapp.Option().Value(ch.Value).Selected(ch.Value == value).Text(ch.Label)
+			}),
+		),
+	)
+}
+
+func (c *settingsPanel) numberField(id, param, label, value string, lo, hi, step float64) goapp.UI {
+	return c.field(id, param, label, goapp.Input().ID(id).Type("number").
+		Min(lo).Max(hi).Step(step).Attr("inputmode", "decimal").Value(value).
+		OnChange(c.onParam(param)))
+}
+
+func (c *settingsPanel) textField(id, param, label, value string) goapp.UI {
+	return c.field(id, param, label, goapp.Input().ID(id).Type("text").
+		Attr("inputmode", "url").Spellcheck(false).Value(value).
+		OnChange(c.onParam(param)))
+}
+
+// field wraps an input with its label and, if its last value was refused,
+// the reason.
+func (c *settingsPanel) field(id, param, label string, input goapp.HTMLInput) goapp.UI {
+	msg := c.errs[param]
+	if msg != "" {
+		input = input.Aria("invalid", true).Aria("describedby", id+"-error")
+	}
+	return goapp.Div().Class("field").Body(
+		goapp.Label().For(id).Text(label),
+		input,
+		goapp.If(msg != "", func() goapp.UI {
+			return goapp.P().ID(id + "-error").Class("field-error").Text(sentence(msg))
+		}),
+	)
+}
+
+// onParam applies one parameter with ParseSettings' own checks.
+func (c *settingsPanel) onParam(param string) goapp.EventHandler {
+	return func(ctx goapp.Context, _ goapp.Event) {
+		v := ctx.JSSrc().Get("value").String()
+		next := c.Props.Settings
+		if c.errs == nil {
+			c.errs = map[string]string{}
+		}
+		if want := next.set(param, v); want != "" || v == "" {
+			if v == "" {
+				want = "enter a value"
+			}
+			c.errs[param] = want
+			return
+		}
+		delete(c.errs, param)
+		c.Props.OnChange(ctx, next)
+	}
+}
+
+func (c *settingsPanel) onDevice(ctx goapp.Context, _ goapp.Event) {
+	next := c.Props.Settings
+	if next.setDevice(ctx.JSSrc().Get("value").String()) == "" {
+		c.Props.OnChange(ctx, next)
+	}
+}
+
+func (c *settingsPanel) onSplit(ctx goapp.Context, _ goapp.Event) {
+	v := ctx.JSSrc().Get("value").String()
+	if v == "" {
+		v = "auto"
+	}
+	next := c.Props.Settings
+	if next.setSplit(v) == "" {
+		c.Props.OnChange(ctx, next)
+	}
+}
+
+// onVariant sets the variant of sub-model i (vision, embed, decoder).
+func (c *settingsPanel) onVariant(i int) goapp.EventHandler {
+	return func(ctx goapp.Context, _ goapp.Event) {
+		v := ctx.JSSrc().Get("value").String()
+		if v != "" && !validVariant(v) {
+			return
+		}
+		next := c.Props.Settings
+		*[]*string{&next.DType.Vision, &next.DType.Embed, &next.DType.Decoder}[i] = v
+		c.Props.OnChange(ctx, next)
+	}
+}
+
+func (c *settingsPanel) onSampling(ctx goapp.Context, _ goapp.Event) {
+	next := c.Props.Settings
+	switch ctx.JSSrc().Get("value").String() {
+	case "sample":
+		if next.Sampling.Temperature == 0 {
+			next.Sampling.Temperature = suggestedTemperature
+		}
+	default:
+		next.Sampling.Temperature = 0
+	}
+	c.Props.OnChange(ctx, next)
+}
+
+func (c *settingsPanel) onReset(ctx goapp.Context, _ goapp.Event) {
+	c.errs = nil
+	c.Props.OnChange(ctx, c.Props.Defaults)
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pocketvlm/smolvlm/app"
+	"github.com/pocketvlm/smolvlm/hub"
+	"github.com/pocketvlm/smolvlm/server"
+)
+
+// Model folders make run knows, under -models.
+const (
+	realModelName = "smolvlm-256m-instruct"
+	tinyModelName = "tiny-smolvlm"
+)
+
+// hubSources are the origins a page may download models from when its model
+// parameter points at the Hub: huggingface.co redirects ONNX files to its CDN.
+var hubSources = []string{"https://huggingface.co", "https://*.hf.co"}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
+	models := fs.String("models", "models", "folder of model folders, served under /models/")
+	web := fs.String("web", "web", "folder of the built app (make web), served under /web/")
+	model := fs.String("model", "", "default model folder name under -models (default: "+realModelName+" when complete, else "+tinyModelName+")")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	name, tiny, err := pickModel(*models, *model)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(*web, "app.wasm")); err != nil {
+		return fmt.Errorf("the app is not built in %s: run make web", *web)
+	}
+	app.Routes()
+	h, err := server.New(server.Options{
+		Pages:          app.Handler(app.HandlerOptions{ModelURL: "/models/" + name + "/", TinyModel: tiny}),
+		WebDir:         *web,
+		ModelsDir:      *models,
+		ConnectSources: hubSources,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "SmolVLM is served on http://%s/\n", ln.Addr())
+	if tiny {
+		fmt.Fprintf(stdout, "Model: the bundled tiny test model (random weights: its answers are random words).\n"+
+			"For real answers run: bin/smolvlm download -variants q4,q4f16 (about 450 MB into %s/%s)\n", *models, realModelName)
+	} else {
+		fmt.Fprintf(stdout, "Model: %s/%s\n", *models, name)
+	}
+	return serveUntilDone(ctx, ln, h)
+}
+
+// pickModel chooses the default model folder: the one asked for, else the
+// real model when its config files are complete, else the tiny test model.
+func pickModel(models, asked string) (name string, tiny bool, err error) {
+	if asked != "" {
+		if _, err := os.Stat(filepath.Join(models, asked, "config.json")); err != nil {
+			return "", false, fmt.Errorf("no model folder %s in %s", asked, models)
+		}
+		return asked, asked == tinyModelName, nil
+	}
+	if hub.Verify(hub.SmolVLM256M(), filepath.Join(models, realModelName), hub.ConfigFiles) == nil {
+		return realModelName, false, nil
+	}
+	if _, err := os.Stat(filepath.Join(models, tinyModelName, "config.json")); err == nil {
+		return tinyModelName, true, nil
+	}
+	return "", false, fmt.Errorf("no model in %s: run make run (it installs the tiny test model) or bin/smolvlm download", models)
+}
+
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return nil
+	}
+}
