@@ -331,14 +331,14 @@ func pixelDiff(t *testing.T, a, b []string) (mean float64, maxDiff int, exact fl
 }
 
 // checkAutomatic checks the automatic choices on SwiftShader (WebGPU
-// without shader-f16): fp32 vision and embed with a q4 decoder on WebGPU;
+// without shader-f16): q4 for all three parts on WebGPU;
 // an fp16 request moves to WebAssembly with a notice.
 func checkAutomatic(t *testing.T, b *browser, all []testCase) {
 	t.Helper()
 	r := b.mustCall(t, loadMessage("auto", map[string]any{"vision": "", "embed": "", "decoder": ""}), loadTimeout)
 	f := r.Final
-	if f.Backend != "webgpu" || f.Dtype != (dtype{"fp32", "fp32", "q4"}) || f.Notice != "" {
-		t.Errorf("auto: loaded %s %+v notice %q; want webgpu {fp32 fp32 q4}", f.Backend, f.Dtype, f.Notice)
+	if f.Backend != "webgpu" || f.Dtype != (dtype{"q4", "q4", "q4"}) || f.Notice != "" {
+		t.Errorf("auto: loaded %s %+v notice %q; want webgpu {q4 q4 q4}", f.Backend, f.Dtype, f.Notice)
 	}
 	t.Logf("auto on SwiftShader: %s %+v", f.Backend, f.Dtype)
 

@@ -47,21 +47,23 @@ func chooseBackend(device string, gpu gpuInfo) (backend, notice string, err erro
 // cache are float16.
 func needsF16(variant string) bool { return variant == "fp16" || variant == "q4f16" }
 
-// autoVariants is the dtype rule for parts left "" (automatic):
+// autoVariants is the dtype rule for parts left "" (automatic). The download
+// decides first: people fetch the model over their phone's connection.
 //
-//   - WebGPU with shader-f16: vision fp16, embed fp16, decoder q4f16. Half
-//     precision halves the download and the key/value cache, 4-bit decoder
-//     weights quarter the largest download, and the GPU computes in f16 natively.
-//   - WebGPU without shader-f16: vision fp32, embed fp32, decoder q4. Float16
-//     graphs cannot run on the GPU there; q4's MatMulNBits computes in f32.
-//   - WebAssembly: vision fp32, embed fp32, decoder q4. onnxruntime's CPU
-//     kernels compute float16 by converting to float32, so fp16 files are
-//     slower there, while 4-bit weights are smaller and faster to read.
+//   - WebGPU with shader-f16: q4f16 for all three parts (SmolVLM-256M: 189 MB
+//     against 1,028 MB for fp32). 4-bit weights, float16 activations and
+//     key/value cache, computed in f16 natively.
+//   - WebGPU without shader-f16, and WebAssembly: q4 for all three (264 MB).
+//     Float16 graphs cannot run on such a GPU, and onnxruntime's CPU kernels
+//     compute float16 by converting to float32; q4's MatMulNBits computes in
+//     f32. (embed_tokens_q4 holds the float32 table: Gather is not quantized.)
+//
+// bin/smolvlm download -variants q4,q4f16 fetches exactly these files.
 func autoVariants(backend string, gpu gpuInfo) pipeline.Variants {
 	if backend == deviceWebGPU && gpu.ShaderF16 {
-		return pipeline.Variants{Vision: "fp16", Embed: "fp16", Decoder: "q4f16"}
+		return pipeline.SameVariant("q4f16")
 	}
-	return pipeline.Variants{Vision: "fp32", Embed: "fp32", Decoder: "q4"}
+	return pipeline.SameVariant("q4")
 }
 
 // chooseVariants fills the automatic parts of req and adjusts the backend

@@ -64,19 +64,19 @@ func TestChooseVariants(t *testing.T) {
 		wantBackend string
 		notice      bool
 	}{
-		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("fp16", "fp16", "q4f16"), "webgpu", false},
-		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("fp32", "fp32", "q4"), "webgpu", false},
-		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("fp32", "fp32", "q4"), "wasm", false},
+		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false},
+		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false},
+		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4", "q4", "q4"), "wasm", false},
 		{"explicit kept", pipeline.SameVariant("q4"), "webgpu", noF16, smolvlm256, pipeline.SameVariant("q4"), "webgpu", false},
-		{"partly automatic", pipeline.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("fp16", "fp16", "fp32"), "webgpu", false},
+		{"partly automatic", pipeline.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "fp32"), "webgpu", false},
 		{"fp16 without shader-f16", pipeline.SameVariant("fp16"), "webgpu", noF16, smolvlm256, pipeline.SameVariant("fp16"), "wasm", true},
-		{"q4f16 decoder without shader-f16", pipeline.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("fp32", "fp32", "q4f16"), "wasm", true},
+		{"q4f16 decoder without shader-f16", pipeline.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4f16"), "wasm", true},
 		{"fp16 on wasm", pipeline.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, pipeline.SameVariant("fp16"), "wasm", false},
-		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("fp32", "fp32", "q4"), "webgpu", false},
-		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("fp16", "fp16", "q4f16"), "webgpu", false},
-		{"fp32 table over the limit", pipeline.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("fp32", "fp32", "q4"), "wasm", true},
-		{"2B table too big without f16", auto, "webgpu", small, big, vars("fp32", "fp32", "q4"), "wasm", true},
-		{"fp32 decoder lm_head too big", pipeline.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("fp32", "fp32", "fp32"), "wasm", true},
+		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false},
+		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false},
+		{"fp32 table over the limit", pipeline.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("q4", "fp32", "q4"), "wasm", true},
+		{"2B table too big without f16", auto, "webgpu", small, big, vars("q4", "q4", "q4"), "wasm", true},
+		{"fp32 decoder lm_head too big", pipeline.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("q4", "q4", "fp32"), "wasm", true},
 	} {
 		got, backend, notice, err := chooseVariants(tc.req, tc.backend, tc.gpu, tc.cfg)
 		if err != nil || got != tc.want || backend != tc.wantBackend || (notice != "") != tc.notice {
