@@ -34,8 +34,8 @@ func TestFormatFigures(t *testing.T) {
 		{formatMs(25000), "25 s"},
 		{formatRate(35.23), "35.2 tokens/s"},
 		{formatRate(412.6), "413 tokens/s"},
-		{variantLabel(Variants{"q4", "q4", "q4"}), "q4"},
-		{variantLabel(Variants{"fp16", "", "q4"}), "vision fp16 · embed auto · decoder q4"},
+		{variantLabel(Variants{Vision: "q4", Embed: "q4", Decoder: "q4"}), "q4"},
+		{variantLabel(Variants{Vision: "fp16", Embed: "", Decoder: "q4"}), "vision fp16 · embed auto · decoder q4"},
 		{fileLabel("/models/default/onnx/decoder_model_merged_q4.onnx?v=1"), "decoder_model_merged_q4.onnx"},
 	} {
 		if tt.got != tt.want {

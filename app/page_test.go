@@ -171,7 +171,7 @@ func TestPageSettingsReload(t *testing.T) {
 	}
 	s.Device = DeviceWASM
 	p.changeSettings(noCtx, s)
-	s.DType = Variants{"q4", "q4", "q4"}
+	s.DType = Variants{Vision: "q4", Embed: "q4", Decoder: "q4"}
 	p.changeSettings(noCtx, s)
 	if got := types(w); !slices.Equal(got, []string{msgLoad, msgLoad, msgLoad}) {
 		t.Errorf("two model settings posted %v", got)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/pocketvlm/smolvlm/modelconfig"
+
 	"fmt"
 	"net/url"
 	"slices"
@@ -24,11 +26,7 @@ var variantNames = []string{"fp32", "fp16", "q4", "q4f16"}
 
 // Variants picks the ONNX variant of each sub-model; an empty field means
 // "auto": the worker decides from the GPU adapter.
-type Variants struct {
-	Vision  string `json:"vision"`
-	Embed   string `json:"embed"`
-	Decoder string `json:"decoder"`
-}
+type Variants = modelconfig.Variants
 
 // Split says whether pictures are cut into tiles (more detail, slower).
 type Split int
@@ -192,35 +190,16 @@ func (s *Settings) setSplit(v string) string {
 // setDType reads "q4" (every sub-model) or "vision=fp16,embed=fp32,decoder=q4"
 // (some or all, the others automatic).
 func (s *Settings) setDType(v string) string {
-	const want = "use fp32, fp16, q4 or q4f16, or per sub-model like vision=fp16,embed=fp32,decoder=q4"
-	v = strings.ToLower(v)
-	if !strings.Contains(v, "=") {
-		if !validVariant(v) {
-			return want
-		}
-		s.DType = Variants{v, v, v}
-		return ""
-	}
-	var d Variants
-	for part := range strings.SplitSeq(v, ",") {
-		key, val, _ := strings.Cut(strings.TrimSpace(part), "=")
-		if !validVariant(val) {
-			return want
-		}
-		switch key {
-		case "vision":
-			d.Vision = val
-		case "embed":
-			d.Embed = val
-		case "decoder":
-			d.Decoder = val
-		default:
-			return want
-		}
+	d, err := modelconfig.ParseVariants(v)
+	if err != nil || !offered(d.Vision) || !offered(d.Embed) || !offered(d.Decoder) {
+		return "use fp32, fp16, q4 or q4f16, or per sub-model like vision=fp16,embed=fp32,decoder=q4"
 	}
 	s.DType = d
 	return ""
 }
+
+// offered says whether the app offers variant v ("" is automatic).
+func offered(v string) bool { return v == "" || validVariant(v) }
 
 func validVariant(v string) bool { return slices.Contains(variantNames, v) }
 
@@ -272,21 +251,6 @@ func (s Settings) Query(q url.Values, defaults Settings) url.Values {
 }
 
 func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-
-// String is the dtype parameter: "" (all automatic), "q4" (all the same) or
-// "vision=fp16,decoder=q4" (per sub-model, automatic ones left out).
-func (v Variants) String() string {
-	if v.Vision == v.Embed && v.Embed == v.Decoder {
-		return v.Vision
-	}
-	var parts []string
-	for _, p := range []struct{ name, v string }{{"vision", v.Vision}, {"embed", v.Embed}, {"decoder", v.Decoder}} {
-		if p.v != "" {
-			parts = append(parts, p.name+"="+p.v)
-		}
-	}
-	return strings.Join(parts, ",")
-}
 
 // param is the split parameter's value; "" for automatic.
 func (s Split) param() string {

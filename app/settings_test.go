@@ -16,8 +16,8 @@ func TestParseSettings(t *testing.T) {
 		{"device=webgpu", func(s *Settings) { s.Device = DeviceWebGPU }, 0},
 		{"device=WASM", func(s *Settings) { s.Device = DeviceWASM }, 0},
 		{"device=cuda", func(*Settings) {}, 1},
-		{"dtype=q4", func(s *Settings) { s.DType = Variants{"q4", "q4", "q4"} }, 0},
-		{"dtype=vision=fp16,embed=fp32,decoder=q4", func(s *Settings) { s.DType = Variants{"fp16", "fp32", "q4"} }, 0},
+		{"dtype=q4", func(s *Settings) { s.DType = Variants{Vision: "q4", Embed: "q4", Decoder: "q4"} }, 0},
+		{"dtype=vision=fp16,embed=fp32,decoder=q4", func(s *Settings) { s.DType = Variants{Vision: "fp16", Embed: "fp32", Decoder: "q4"} }, 0},
 		{"dtype=decoder=q4f16", func(s *Settings) { s.DType = Variants{Decoder: "q4f16"} }, 0},
 		{"dtype=int3", func(*Settings) {}, 1},
 		{"dtype=vision=fp16,brain=q4", func(*Settings) {}, 1},
@@ -93,8 +93,8 @@ func TestVariantsString(t *testing.T) {
 		want string
 	}{
 		{Variants{}, ""},
-		{Variants{"q4", "q4", "q4"}, "q4"},
-		{Variants{"fp16", "fp32", "q4"}, "vision=fp16,embed=fp32,decoder=q4"},
+		{Variants{Vision: "q4", Embed: "q4", Decoder: "q4"}, "q4"},
+		{Variants{Vision: "fp16", Embed: "fp32", Decoder: "q4"}, "vision=fp16,embed=fp32,decoder=q4"},
 		{Variants{Decoder: "q4"}, "decoder=q4"},
 	} {
 		if got := tt.v.String(); got != tt.want {

@@ -162,7 +162,7 @@ func nativeConversation(c fixture.Case, followUp string) (*nativeRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.LoadModel(ctx, eng, pipeline.SameVariant("fp32")); err != nil {
+	if err := p.LoadModel(ctx, eng, modelconfig.SameVariant("fp32")); err != nil {
 		return nil, err
 	}
 	defer p.Close()

@@ -25,8 +25,8 @@ var variantSuffix = map[string]string{
 	"quantized": "_quantized",
 }
 
-// Variants lists the dtype names ONNXFile accepts.
-func Variants() []string {
+// VariantNames lists the dtype names ONNXFile accepts.
+func VariantNames() []string {
 	return []string{"fp32", "fp16", "q4", "q4f16", "int8", "uint8", "bnb4", "quantized"}
 }
 
@@ -35,7 +35,7 @@ func Variants() []string {
 func ONNXFile(part, variant string) (string, error) {
 	suffix, ok := variantSuffix[variant]
 	if !ok {
-		return "", fmt.Errorf("unknown model variant %q (want one of %s)", variant, strings.Join(Variants(), ", "))
+		return "", fmt.Errorf("unknown model variant %q (want one of %s)", variant, strings.Join(VariantNames(), ", "))
 	}
 	return "onnx/" + part + suffix + ".onnx", nil
 }

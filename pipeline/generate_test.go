@@ -9,6 +9,7 @@ import (
 
 	"github.com/pocketvlm/smolvlm/engine/ortnative"
 	"github.com/pocketvlm/smolvlm/generate"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
 	"github.com/pocketvlm/smolvlm/sample"
 )
@@ -38,7 +39,7 @@ func loadModel(t *testing.T, variant string) *pipeline.Pipeline {
 		return p
 	}
 	p := openFixture(t)
-	if err := p.LoadModel(context.Background(), eng, pipeline.SameVariant(variant)); err != nil {
+	if err := p.LoadModel(context.Background(), eng, modelconfig.SameVariant(variant)); err != nil {
 		t.Fatal(err)
 	}
 	models[variant] = p

@@ -60,16 +60,9 @@ func Open(src modelconfig.Source) (*Pipeline, error) {
 	}, nil
 }
 
-// Variants picks the ONNX variant (fp32, fp16, q4, q4f16, ...) of each sub-model.
-type Variants struct {
-	Vision, Embed, Decoder string
-}
-
-// SameVariant uses v for all three sub-models.
-func SameVariant(v string) Variants { return Variants{v, v, v} }
-
-// LoadModel loads the three ONNX sessions on eng.
-func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v Variants) error {
+// LoadModel loads the three ONNX sessions on eng, in the variants v (none
+// may be automatic here).
+func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconfig.Variants) error {
 	sessions := make([]engine.Session, 3)
 	for i, part := range []struct{ name, variant string }{
 		{modelconfig.VisionEncoder, v.Vision},

@@ -105,18 +105,14 @@ type captionJSON struct {
 	Timings  map[string]float64 `json:"timings_ms"`
 }
 
-// parseVariants reads "q4" (all parts) or "vision=fp16,embed=fp32,decoder=q4".
-func parseVariants(s string) (pipeline.Variants, error) {
-	v, err := pipeline.ParseVariants(s)
+// parseVariants reads "q4" (all parts) or "vision=fp16,embed=fp32,decoder=q4";
+// parts left out are fp32, the reference precision.
+func parseVariants(s string) (modelconfig.Variants, error) {
+	v, err := modelconfig.ParseVariants(s)
 	if err != nil {
 		return v, fmt.Errorf("-variant: %w", err)
 	}
-	for _, part := range []string{v.Vision, v.Embed, v.Decoder} {
-		if _, err := modelconfig.ONNXFile(modelconfig.Decoder, part); err != nil {
-			return v, fmt.Errorf("-variant: %w", err)
-		}
-	}
-	return v, nil
+	return v.WithDefault("fp32"), nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", msf(d)) }

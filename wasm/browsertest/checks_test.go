@@ -116,7 +116,7 @@ func runNativeFollowUp(c testCase) (nativeAnswers, error) {
 		return nativeAnswers{}, err
 	}
 	ctx := context.Background()
-	if err := p.LoadModel(ctx, eng, pipeline.SameVariant("fp32")); err != nil {
+	if err := p.LoadModel(ctx, eng, modelconfig.SameVariant("fp32")); err != nil {
 		return nativeAnswers{}, err
 	}
 	defer p.Close()

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/pocketvlm/smolvlm/modelconfig"
-	"github.com/pocketvlm/smolvlm/pipeline"
 )
 
 // Devices a load message may ask for.
@@ -59,11 +58,11 @@ func needsF16(variant string) bool { return variant == "fp16" || variant == "q4f
 //     f32. (embed_tokens_q4 holds the float32 table: Gather is not quantized.)
 //
 // bin/smolvlm download -variants q4,q4f16 fetches exactly these files.
-func autoVariants(backend string, gpu gpuInfo) pipeline.Variants {
+func autoVariants(backend string, gpu gpuInfo) modelconfig.Variants {
 	if backend == deviceWebGPU && gpu.ShaderF16 {
-		return pipeline.SameVariant("q4f16")
+		return modelconfig.SameVariant("q4f16")
 	}
-	return pipeline.SameVariant("q4")
+	return modelconfig.SameVariant("q4")
 }
 
 // chooseVariants fills the automatic parts of req and adjusts the backend
@@ -76,7 +75,7 @@ func autoVariants(backend string, gpu gpuInfo) pipeline.Variants {
 //     the adapter's storage-binding and buffer limits, or the model moves to
 //     WebAssembly, with a notice. (SmolVLM-256M's fp32 table, 113 MB, fits
 //     WebGPU's minimum limit of 128 MiB; the automatic f16 choice halves it.)
-func chooseVariants(req pipeline.Variants, backend string, gpu gpuInfo, cfg *modelconfig.Config) (pipeline.Variants, string, string, error) {
+func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *modelconfig.Config) (modelconfig.Variants, string, string, error) {
 	auto := autoVariants(backend, gpu)
 	v := req
 	fill := func(part *string, def string) {
@@ -112,7 +111,7 @@ func chooseVariants(req pipeline.Variants, backend string, gpu gpuInfo, cfg *mod
 }
 
 // wasmVariants fills req's automatic parts with the WebAssembly rule.
-func wasmVariants(req pipeline.Variants) pipeline.Variants {
+func wasmVariants(req modelconfig.Variants) modelconfig.Variants {
 	auto := autoVariants(deviceWasm, gpuInfo{})
 	if req.Vision == "" {
 		req.Vision = auto.Vision
@@ -129,7 +128,7 @@ func wasmVariants(req pipeline.Variants) pipeline.Variants {
 // largestWeight estimates the largest single tensor of the chosen files:
 // the vocab × hidden embedding table in embed_tokens, and the same-sized
 // lm_head in a decoder that is not 4-bit.
-func largestWeight(v pipeline.Variants, cfg *modelconfig.Config) int64 {
+func largestWeight(v modelconfig.Variants, cfg *modelconfig.Config) int64 {
 	table := int64(cfg.Text.VocabSize) * int64(cfg.Text.HiddenSize)
 	size := table * elemBytes(v.Embed)
 	if !strings.HasPrefix(v.Decoder, "q4") {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/pocketvlm/smolvlm/modelconfig"
-	"github.com/pocketvlm/smolvlm/pipeline"
 )
 
 // smolvlm256 has the text dimensions of SmolVLM-256M.
@@ -42,8 +41,8 @@ func TestChooseBackend(t *testing.T) {
 }
 
 // vars is a Variants literal in vision, embed, decoder order.
-func vars(vision, embed, decoder string) pipeline.Variants {
-	return pipeline.Variants{Vision: vision, Embed: embed, Decoder: decoder}
+func vars(vision, embed, decoder string) modelconfig.Variants {
+	return modelconfig.Variants{Vision: vision, Embed: embed, Decoder: decoder}
 }
 
 func TestChooseVariants(t *testing.T) {
@@ -52,31 +51,31 @@ func TestChooseVariants(t *testing.T) {
 	noF16 := gpuInfo{Available: true, MaxBinding: gib, MaxBuffer: gib}
 	small := gpuInfo{Available: true, MaxBinding: 128 << 20, MaxBuffer: 256 << 20}               // the WebGPU minimum limits
 	smallF16 := gpuInfo{Available: true, ShaderF16: true, MaxBinding: 100 << 20, MaxBuffer: gib} // below 113 MB
-	auto := pipeline.Variants{}
+	auto := modelconfig.Variants{}
 	big := &modelconfig.Config{Text: modelconfig.Text{HiddenSize: 2048, VocabSize: 49280}} // SmolVLM-2B: 404 MB table
 	for _, tc := range []struct {
 		name        string
-		req         pipeline.Variants
+		req         modelconfig.Variants
 		backend     string
 		gpu         gpuInfo
 		cfg         *modelconfig.Config
-		want        pipeline.Variants
+		want        modelconfig.Variants
 		wantBackend string
 		notice      bool
 	}{
 		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false},
 		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false},
 		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4", "q4", "q4"), "wasm", false},
-		{"explicit kept", pipeline.SameVariant("q4"), "webgpu", noF16, smolvlm256, pipeline.SameVariant("q4"), "webgpu", false},
-		{"partly automatic", pipeline.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "fp32"), "webgpu", false},
-		{"fp16 without shader-f16", pipeline.SameVariant("fp16"), "webgpu", noF16, smolvlm256, pipeline.SameVariant("fp16"), "wasm", true},
-		{"q4f16 decoder without shader-f16", pipeline.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4f16"), "wasm", true},
-		{"fp16 on wasm", pipeline.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, pipeline.SameVariant("fp16"), "wasm", false},
+		{"explicit kept", modelconfig.SameVariant("q4"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("q4"), "webgpu", false},
+		{"partly automatic", modelconfig.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "fp32"), "webgpu", false},
+		{"fp16 without shader-f16", modelconfig.SameVariant("fp16"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", true},
+		{"q4f16 decoder without shader-f16", modelconfig.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4f16"), "wasm", true},
+		{"fp16 on wasm", modelconfig.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", false},
 		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false},
 		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false},
-		{"fp32 table over the limit", pipeline.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("q4", "fp32", "q4"), "wasm", true},
+		{"fp32 table over the limit", modelconfig.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("q4", "fp32", "q4"), "wasm", true},
 		{"2B table too big without f16", auto, "webgpu", small, big, vars("q4", "q4", "q4"), "wasm", true},
-		{"fp32 decoder lm_head too big", pipeline.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("q4", "q4", "fp32"), "wasm", true},
+		{"fp32 decoder lm_head too big", modelconfig.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("q4", "q4", "fp32"), "wasm", true},
 	} {
 		got, backend, notice, err := chooseVariants(tc.req, tc.backend, tc.gpu, tc.cfg)
 		if err != nil || got != tc.want || backend != tc.wantBackend || (notice != "") != tc.notice {
@@ -84,7 +83,7 @@ func TestChooseVariants(t *testing.T) {
 				tc.name, got, backend, notice, err, tc.want, tc.wantBackend, tc.notice)
 		}
 	}
-	if _, _, _, err := chooseVariants(pipeline.SameVariant("fp8"), "wasm", gpuInfo{}, smolvlm256); err == nil {
+	if _, _, _, err := chooseVariants(modelconfig.SameVariant("fp8"), "wasm", gpuInfo{}, smolvlm256); err == nil {
 		t.Error("chooseVariants accepted an unknown variant")
 	}
 }

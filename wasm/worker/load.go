@@ -161,26 +161,26 @@ func (w *worker) progressPoster() func(file string, loaded, total int64, cached 
 
 // requestedVariants reads the dtype object {vision, embed, decoder}; a
 // missing object or part is "" (automatic). A string sets all three parts.
-func requestedVariants(v js.Value) (pipeline.Variants, error) {
+func requestedVariants(v js.Value) (modelconfig.Variants, error) {
 	switch v.Type() {
 	case js.TypeUndefined, js.TypeNull:
-		return pipeline.Variants{}, nil
+		return modelconfig.Variants{}, nil
 	case js.TypeString:
 		if v.String() == "" {
-			return pipeline.Variants{}, nil
+			return modelconfig.Variants{}, nil
 		}
-		return pipeline.SameVariant(v.String()), nil
+		return modelconfig.SameVariant(v.String()), nil
 	case js.TypeObject:
-		return pipeline.Variants{
+		return modelconfig.Variants{
 			Vision:  stringField(v, "vision", ""),
 			Embed:   stringField(v, "embed", ""),
 			Decoder: stringField(v, "decoder", ""),
 		}, nil
 	}
-	return pipeline.Variants{}, fmt.Errorf("dtype is a %s, want an object", v.Type())
+	return modelconfig.Variants{}, fmt.Errorf("dtype is a %s, want an object", v.Type())
 }
 
-func dtypeObject(v pipeline.Variants) map[string]any {
+func dtypeObject(v modelconfig.Variants) map[string]any {
 	return map[string]any{"vision": v.Vision, "embed": v.Embed, "decoder": v.Decoder}
 }
 

@@ -9,6 +9,7 @@ import (
 	"syscall/js"
 
 	"github.com/pocketvlm/smolvlm/engine/ortweb"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
 )
 
@@ -35,7 +36,7 @@ type loadedModel struct {
 	url      string
 	eng      *ortweb.Engine
 	pipe     *pipeline.Pipeline
-	variants pipeline.Variants
+	variants modelconfig.Variants
 	tiny     bool
 	// visionRuns counts vision encoder runs since the load.
 	visionRuns int
