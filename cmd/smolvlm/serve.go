@@ -32,9 +32,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (HOST:PORT)")
 	models := fs.String("models", "models", "folder of model folders, served under /models/")
 	web := fs.String("web", "web", "folder of the built app (make web), served under /web/")
+	certFile := fs.String("cert", "", "TLS certificate (PEM): serve HTTPS, which phones need for WebGPU and installing the app")
+	keyFile := fs.String("key", "", "TLS private key (PEM) for -cert")
 	model := fs.String("model", "", "default model folder name under -models (default: "+realModelName+" when complete, else "+tinyModelName+")")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return errors.New("-cert and -key go together")
 	}
 	name, tiny, err := pickModel(*models, *model)
 	if err != nil {
@@ -57,14 +62,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "SmolVLM is served on http://%s/\n", ln.Addr())
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "SmolVLM is served on %s://%s/\n", scheme, ln.Addr())
 	if tiny {
 		fmt.Fprintf(stdout, "Model: the bundled tiny test model (random weights: its answers are random words).\n"+
 			"For real answers run: bin/smolvlm download -variants q4,q4f16 (about 450 MB into %s/%s)\n", *models, realModelName)
 	} else {
 		fmt.Fprintf(stdout, "Model: %s/%s\n", *models, name)
 	}
-	return serveUntilDone(ctx, ln, h)
+	return serveUntilDone(ctx, ln, h, *certFile, *keyFile)
 }
 
 // pickModel chooses the default model folder: the one asked for, else the
@@ -85,10 +94,17 @@ func pickModel(models, asked string) (name string, tiny bool, err error) {
 	return "", false, fmt.Errorf("no model in %s: run make run (it installs the tiny test model) or bin/smolvlm download", models)
 }
 
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+// serveUntilDone serves HTTP, or HTTPS with a certificate, until ctx ends.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, certFile, keyFile string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
