@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // DType is a tensor element type.
@@ -103,4 +104,14 @@ func Find(infos []IOInfo, name string) (IOInfo, bool) {
 		}
 	}
 	return IOInfo{}, false
+}
+
+// CloneIOInfos deep-copies infos, so that a session can hand out its
+// descriptions without letting callers change them.
+func CloneIOInfos(infos []IOInfo) []IOInfo {
+	out := make([]IOInfo, len(infos))
+	for i, in := range infos {
+		out[i] = IOInfo{Name: in.Name, DType: in.DType, Shape: slices.Clone(in.Shape)}
+	}
+	return out
 }

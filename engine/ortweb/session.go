@@ -81,18 +81,10 @@ func dims(shape js.Value) []int64 {
 }
 
 // Inputs describes the inputs; dynamic dimensions are -1.
-func (s *Session) Inputs() []engine.IOInfo { return cloneInfos(s.inputs) }
+func (s *Session) Inputs() []engine.IOInfo { return engine.CloneIOInfos(s.inputs) }
 
 // Outputs describes the outputs; dynamic dimensions are -1.
-func (s *Session) Outputs() []engine.IOInfo { return cloneInfos(s.outputs) }
-
-func cloneInfos(infos []engine.IOInfo) []engine.IOInfo {
-	out := make([]engine.IOInfo, len(infos))
-	for i, in := range infos {
-		out[i] = engine.IOInfo{Name: in.Name, DType: in.DType, Shape: slices.Clone(in.Shape)}
-	}
-	return out
-}
+func (s *Session) Outputs() []engine.IOInfo { return engine.CloneIOInfos(s.outputs) }
 
 // Run evaluates the named outputs (all outputs when outputs is empty).
 // inputs must hold exactly the session's inputs, each a live *Tensor of this
