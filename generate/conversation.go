@@ -151,12 +151,11 @@ func (c *Conversation) step(ctx context.Context, embeds engine.Tensor, ids []int
 	c.ids = append(c.ids, ids...)
 	c.pending = nil
 
-	shape := logits.Shape()
-	if len(shape) != 3 || shape[1] != int64(len(ids)) {
-		return 0, fmt.Errorf("decoder logits have shape %v, want [1, %d, vocab]", shape, len(ids))
+	last, vocab, err := lastLogitsRow(logits.Shape(), len(ids))
+	if err != nil {
+		return 0, err
 	}
-	vocab := int(shape[2])
-	row, err := logits.Float32s((len(ids)-1)*vocab, vocab)
+	row, err := logits.Float32s(last*vocab, vocab)
 	if err != nil {
 		return 0, fmt.Errorf("read logits: %w", err)
 	}
@@ -223,6 +222,16 @@ func emptyData(d engine.DType) any {
 		return []uint16{}
 	}
 	return []float32{}
+}
+
+// lastLogitsRow locates the last position's row in logits of the given
+// shape: [1, seq, vocab] from the public export, or [1, 1, vocab] from a
+// decoder rewritten to compute only the last position (package onnxedit).
+func lastLogitsRow(shape []int64, seq int) (row, vocab int, err error) {
+	if len(shape) != 3 || shape[0] != 1 || (shape[1] != int64(seq) && shape[1] != 1) {
+		return 0, 0, fmt.Errorf("decoder logits have shape %v, want [1, %d, vocab] or [1, 1, vocab]", shape, seq)
+	}
+	return int(shape[1]) - 1, int(shape[2]), nil
 }
 
 // swapCache releases the cache that fed this step and keeps its outputs
