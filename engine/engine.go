@@ -84,6 +84,12 @@ type Engine interface {
 	Close() error
 }
 
+// BytesLoader is an Engine that can also load a model held in memory, such
+// as a decoder rewritten by package onnxedit.
+type BytesLoader interface {
+	LoadSessionBytes(ctx context.Context, name string, data []byte) (Session, error)
+}
+
 // NumElements is the product of shape, or an error for a negative dimension.
 func NumElements(shape []int64) (int, error) {
 	n := 1

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pocketvlm/smolvlm/engine"
 	"github.com/pocketvlm/smolvlm/engine/ortnative"
 	"github.com/pocketvlm/smolvlm/generate"
 	"github.com/pocketvlm/smolvlm/modelconfig"
@@ -224,5 +225,17 @@ func TestCancelKeepsTokens(t *testing.T) {
 	next, err := chat.Ask(context.Background(), pipeline.Turn{Text: "Go on."}, generate.Options{MaxNewTokens: 2})
 	if err != nil || len(next.Tokens) == 0 {
 		t.Fatalf("chat unusable after cancel: %v", err)
+	}
+}
+
+// TestDecoderComputesLastPositionOnly checks that the native engine loads
+// the decoder rewritten by onnxedit: logits [batch, 1, vocab].
+func TestDecoderComputesLastPositionOnly(t *testing.T) {
+	for _, variant := range []string{"fp32", "q4f16"} {
+		p := loadModel(t, variant)
+		info, ok := engine.Find(p.Model.Decoder.Outputs(), "logits")
+		if !ok || len(info.Shape) != 3 || info.Shape[1] != 1 {
+			t.Errorf("%s: decoder logits %+v, want [batch, 1, vocab]", variant, info)
+		}
 	}
 }

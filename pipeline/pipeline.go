@@ -14,6 +14,7 @@ import (
 	"github.com/pocketvlm/smolvlm/idefics3"
 	"github.com/pocketvlm/smolvlm/imageproc"
 	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/onnxedit"
 	"github.com/pocketvlm/smolvlm/prompt"
 	"github.com/pocketvlm/smolvlm/tokenizer"
 )
@@ -74,7 +75,7 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 			releaseSessions(sessions)
 			return err
 		}
-		s, err := eng.LoadSession(ctx, p.Source.Location(file))
+		s, err := p.loadSession(ctx, eng, part.name, file)
 		if err != nil {
 			releaseSessions(sessions)
 			return fmt.Errorf("load %s: %w", file, err)
@@ -96,6 +97,27 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 	}
 	p.Model = m
 	return nil
+}
+
+// loadSession loads one sub-model. Where the engine can load from memory,
+// the decoder is first rewritten to compute logits for the last position
+// only (onnxedit.LastTokenLogits): generation never reads the others, and a
+// long prompt's full logits (1,141 × 49,280 floats = 225 MB for SmolVLM) are
+// never allocated. A decoder the rewrite does not recognise loads as it is;
+// the loop reads either shape.
+func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, file string) (engine.Session, error) {
+	loader, ok := eng.(engine.BytesLoader)
+	if part != modelconfig.Decoder || !ok {
+		return eng.LoadSession(ctx, p.Source.Location(file))
+	}
+	data, err := p.Source.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	if rewritten, err := onnxedit.LastTokenLogits(data); err == nil {
+		data = rewritten
+	}
+	return loader.LoadSessionBytes(ctx, file, data)
 }
 
 func releaseSessions(ss []engine.Session) {

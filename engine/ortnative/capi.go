@@ -53,12 +53,15 @@ static OrtStatus *ort_create_env(OrtEnv **env) {
 }
 static void ort_release_env(OrtEnv *env) { ort->ReleaseEnv(env); }
 
-static OrtStatus *ort_create_session(OrtEnv *env, const char *path, int threads, OrtSession **out) {
+// ort_create_session loads a model from path, or, when path is NULL, from
+// the len bytes at data (onnxruntime copies what it keeps).
+static OrtStatus *ort_create_session(OrtEnv *env, const char *path, const void *data, size_t len, int threads, OrtSession **out) {
 	OrtSessionOptions *opts = NULL;
 	OrtStatus *st = ort->CreateSessionOptions(&opts);
 	if (!st && threads > 0) st = ort->SetIntraOpNumThreads(opts, threads);
 	if (!st) st = ort->SetSessionGraphOptimizationLevel(opts, ORT_ENABLE_ALL);
-	if (!st) st = ort->CreateSession(env, path, opts, out);
+	if (!st && path) st = ort->CreateSession(env, path, opts, out);
+	if (!st && !path) st = ort->CreateSessionFromArray(env, data, len, opts, out);
 	ort->ReleaseSessionOptions(opts);
 	return st;
 }
@@ -224,7 +227,17 @@ func createSession(env envHandle, path string, threads int) (sessionHandle, erro
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var s *C.OrtSession
-	return s, statusErr(C.ort_create_session(env, cpath, C.int(threads), &s))
+	return s, statusErr(C.ort_create_session(env, cpath, nil, 0, C.int(threads), &s))
+}
+
+// createSessionFromBytes loads a model held in memory. data holds no Go
+// pointers and onnxruntime does not keep it past the call.
+func createSessionFromBytes(env envHandle, data []byte, threads int) (sessionHandle, error) {
+	if len(data) == 0 {
+		return nil, errors.New("empty model")
+	}
+	var s *C.OrtSession
+	return s, statusErr(C.ort_create_session(env, nil, unsafe.Pointer(&data[0]), C.size_t(len(data)), C.int(threads), &s))
 }
 
 func releaseSession(s sessionHandle) { C.ort_release_session(s) }

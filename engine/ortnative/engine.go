@@ -64,22 +64,36 @@ func (e *Engine) LibraryPath() string { return e.libPath }
 // output must be a float, float16, int64 or bool tensor; otherwise it fails
 // naming the first one that is not. The caller must Release the session.
 func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, error) {
+	return e.load(ctx, path, func() (sessionHandle, error) {
+		return createSession(e.env, path, e.opts.IntraOpThreads)
+	})
+}
+
+// LoadSessionBytes is LoadSession for a model already in memory (for
+// example rewritten by package onnxedit); name only labels errors.
+func (e *Engine) LoadSessionBytes(ctx context.Context, name string, data []byte) (engine.Session, error) {
+	return e.load(ctx, name, func() (sessionHandle, error) {
+		return createSessionFromBytes(e.env, data, e.opts.IntraOpThreads)
+	})
+}
+
+func (e *Engine) load(ctx context.Context, name string, create func() (sessionHandle, error)) (engine.Session, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.env == nil {
 		return nil, errClosed
 	}
-	h, err := createSession(e.env, path, e.opts.IntraOpThreads)
+	h, err := create()
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	s, err := newSession(e, h, path)
+	s, err := newSession(e, h, name)
 	if err != nil {
 		releaseSession(h)
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
 	e.smu.Lock()
 	e.sessions[s] = struct{}{}

@@ -34,6 +34,11 @@ func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, 
 	return nil, ErrNotBuilt
 }
 
+// LoadSessionBytes fails with ErrNotBuilt.
+func (e *Engine) LoadSessionBytes(ctx context.Context, name string, data []byte) (engine.Session, error) {
+	return nil, ErrNotBuilt
+}
+
 // NewTensor fails with ErrNotBuilt.
 func (e *Engine) NewTensor(dtype engine.DType, shape []int64, data any) (engine.Tensor, error) {
 	return nil, ErrNotBuilt
