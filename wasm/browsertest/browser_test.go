@@ -116,6 +116,7 @@ type message struct {
 	DownloadedBytes int64  `json:"downloadedBytes"`
 	CachedBytes     int64  `json:"cachedBytes"`
 	Threads         int    `json:"threads"`
+	LastTokenLogits bool   `json:"lastTokenLogits"`
 	// done
 	Tokens          []int64 `json:"tokens"`
 	Text            string  `json:"text"`
