@@ -128,7 +128,7 @@ func (e *Engine) LoadSession(ctx context.Context, url string) (engine.Session, e
 		return nil, err
 	}
 	e.countFetched(f)
-	h, err := e.createSession(ctx, f.data)
+	h, err := e.createSession(ctx, e.rewritten(name, f.data))
 	if err != nil {
 		return nil, fmt.Errorf("create session for %s: %w", name, err)
 	}
@@ -169,6 +169,24 @@ func (e *Engine) countFetched(f fetched) {
 	} else {
 		e.stats.DownloadedBytes += n
 	}
+}
+
+// rewritten applies Options.Rewrite to a fetched file (a Uint8Array); the
+// original stays in the Cache API, so a later change of rule needs no
+// download.
+func (e *Engine) rewritten(name string, data js.Value) js.Value {
+	if e.opts.Rewrite == nil {
+		return data
+	}
+	rewrite := e.opts.Rewrite(name, int64(data.Get("byteLength").Int()))
+	if rewrite == nil {
+		return data
+	}
+	out, err := rewrite(jsutil.GoBytes(data))
+	if err != nil {
+		return data
+	}
+	return jsutil.TypedArray(out)
 }
 
 // createSession creates an InferenceSession from the model bytes.

@@ -5,12 +5,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall/js"
 	"time"
 
+	"github.com/pocketvlm/smolvlm/engine"
 	"github.com/pocketvlm/smolvlm/engine/ortweb"
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
 	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/onnxedit"
 	"github.com/pocketvlm/smolvlm/pipeline"
 )
 
@@ -40,7 +43,15 @@ func (w *worker) load(msg js.Value) {
 		"downloadedBytes": m.eng.Stats().DownloadedBytes,
 		"cachedBytes":     m.eng.Stats().CachedBytes,
 		"threads":         m.eng.Threads(),
+		"lastTokenLogits": lastTokenLogits(m.pipe),
 	})
+}
+
+// lastTokenLogits says whether the loaded decoder computes logits for the
+// last position only (see lastTokenDecoder).
+func lastTokenLogits(p *pipeline.Pipeline) bool {
+	info, ok := engine.Find(p.Model.Decoder.Outputs(), "logits")
+	return ok && len(info.Shape) == 3 && info.Shape[1] == 1
 }
 
 // unload releases the conversation, the sessions and the engine.
@@ -82,6 +93,7 @@ func (w *worker) loadModel(ctx context.Context, msg js.Value) (*loadedModel, str
 		Backend:   backend,
 		Progress:  w.progressPoster(),
 		WasmPaths: ortFolder(),
+		Rewrite:   lastTokenDecoder,
 	})
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
@@ -93,6 +105,22 @@ func (w *worker) loadModel(ctx context.Context, msg js.Value) (*loadedModel, str
 	}
 	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, tiny: isTiny(pipe.Config)}
 	return m, joinNotices(notice, notice2), nil
+}
+
+// maxRewriteBytes bounds the decoder files rewritten in the browser: the
+// rewrite holds the file twice in Go memory, which WebAssembly never gives
+// back. SmolVLM-256M's q4 and q4f16 decoders (77 and 87 MB, the automatic
+// choices) are rewritten; its 270 MB fp16 and 541 MB fp32 decoders are not.
+const maxRewriteBytes = 128 << 20
+
+// lastTokenDecoder rewrites the decoder to compute logits for the last
+// position only (onnxedit.LastTokenLogits): a 1,141-token prompt then never
+// allocates its 1,141 × 49,280 logits on the GPU, nor computes them.
+func lastTokenDecoder(name string, size int64) func([]byte) ([]byte, error) {
+	if !strings.HasPrefix(name, modelconfig.Decoder) || size > maxRewriteBytes {
+		return nil
+	}
+	return onnxedit.LastTokenLogits
 }
 
 // loadSentence explains a failed session load.
