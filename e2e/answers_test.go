@@ -83,7 +83,7 @@ func TestQ4MatchesOnnxruntime(t *testing.T) {
 			tb.requireBackend(be.device)
 			for _, c := range pickCases(isPNG, be.cases) {
 				want := c.ORTTokens["q4"]
-				n := min(steps, comparableSteps(c.ORTMargins["q4"], minMargin, len(want)))
+				n := min(steps, fixture.ComparableSteps(c.ORTMargins["q4"], minMargin, len(want)))
 				tb.checkCase(c, "q4", want[:n], n, true)
 			}
 		})
@@ -106,7 +106,7 @@ func (tb *tab) checkCase(c fixture.Case, name string, want []int64, n int, stric
 		tb.t.Logf("%-26s %-24s %s equal over %2d steps  first token %6s ms  %6s tokens/s",
 			c.ID, name, a.Backend, len(want), a.TTFTMs, a.DecodeTPS)
 	case strict:
-		tb.t.Errorf("%s %s: tokens diverge at step %d:\n got %v\nwant %v", c.ID, name, firstDiff(cmp, want), got, want)
+		tb.t.Errorf("%s %s: tokens diverge at step %d:\n got %v\nwant %v", c.ID, name, fixture.FirstDiff(cmp, want), got, want)
 	default:
 		tb.t.Logf("%-26s %-24s %s agree on the first %d of %d steps (JPEG decoding differs slightly from PIL)",
 			c.ID, name, a.Backend, agreeing(cmp, want), len(want))
@@ -181,32 +181,9 @@ func tiles(c fixture.Case) int64 {
 	return c.PixelValuesShape[1]
 }
 
-// comparableSteps is the number of leading steps whose margin is at least
-// minMargin.
-func comparableSteps(margins []float64, minMargin float64, n int) int {
-	for i, m := range margins {
-		if m < minMargin {
-			return min(i, n)
-		}
-	}
-	return n
-}
-
-func firstDiff(a, b []int64) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	if len(a) != len(b) {
-		return min(len(a), len(b))
-	}
-	return -1
-}
-
 // agreeing is the length of the common prefix.
 func agreeing(a, b []int64) int {
-	if d := firstDiff(a, b); d >= 0 {
+	if d := fixture.FirstDiff(a, b); d >= 0 {
 		return d
 	}
 	return len(a)

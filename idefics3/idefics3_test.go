@@ -117,11 +117,7 @@ func fixtureOptions(t testing.TB) Options {
 
 func readCaseFile(t testing.TB, name string) []byte {
 	t.Helper()
-	dir, err := fixture.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	data, err := fixture.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}

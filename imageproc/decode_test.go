@@ -30,11 +30,7 @@ import (
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	dir, err := fixture.Dir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	data, err := fixture.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pocketvlm/smolvlm/engine"
 	"github.com/pocketvlm/smolvlm/engine/ortnative"
 	"github.com/pocketvlm/smolvlm/generate"
+	"github.com/pocketvlm/smolvlm/internal/fixture"
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
 	"github.com/pocketvlm/smolvlm/sample"
@@ -64,7 +65,7 @@ func checkTokens(got, want []int64) error {
 	if slices.Equal(got, want) {
 		return nil
 	}
-	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", firstDiff(got, want), got, want)
+	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", fixture.FirstDiff(got, want), got, want)
 }
 
 func TestGenerateMatchesReferenceFP32(t *testing.T) {
@@ -108,7 +109,7 @@ func TestGenerateVariantsMatchOnnxruntime(t *testing.T) {
 				t.Fatalf("%s %s: %v", pc.c.ID, variant, err)
 			}
 			want := pc.c.ORTTokens[variant]
-			n := comparableSteps(pc.c.ORTMargins[variant], minMargin, len(want))
+			n := fixture.ComparableSteps(pc.c.ORTMargins[variant], minMargin, len(want))
 			got := ans.Tokens[:min(n, len(ans.Tokens))]
 			err = checkTokens(got, want[:n])
 			switch {
@@ -121,17 +122,6 @@ func TestGenerateVariantsMatchOnnxruntime(t *testing.T) {
 			}
 		}
 	}
-}
-
-// comparableSteps is the number of leading steps whose margin is at least
-// minMargin (the step with a tiny margin itself may pick either token).
-func comparableSteps(margins []float64, minMargin float64, n int) int {
-	for i, m := range margins {
-		if m < minMargin {
-			return min(i, n)
-		}
-	}
-	return n
 }
 
 // TestInjectedBugsAreCaught shows that the comparison above fails for each of

@@ -94,7 +94,7 @@ func TestPromptIDsMatchReference(t *testing.T) {
 	for _, pc := range preparedCases(t) {
 		if !slices.Equal(pc.inputIDs, pc.c.InputIDs) {
 			t.Errorf("%s: input_ids differ (got %d ids, want %d); first difference at %d",
-				pc.c.ID, len(pc.inputIDs), len(pc.c.InputIDs), firstDiff(pc.inputIDs, pc.c.InputIDs))
+				pc.c.ID, len(pc.inputIDs), len(pc.c.InputIDs), fixture.FirstDiff(pc.inputIDs, pc.c.InputIDs))
 		}
 		if !slices.Equal(pc.image.Shape[:], pc.c.PixelValuesShape) {
 			t.Errorf("%s: pixel_values shape %v, want %v", pc.c.ID, pc.image.Shape, pc.c.PixelValuesShape)
@@ -110,17 +110,4 @@ func TestPNGTilesExact(t *testing.T) {
 			t.Errorf("%s: PNG tiles differ from the reference", pc.c.ID)
 		}
 	}
-}
-
-// firstDiff is the first index where a and b differ, or -1.
-func firstDiff[T comparable](a, b []T) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	if len(a) != len(b) {
-		return min(len(a), len(b))
-	}
-	return -1
 }

@@ -356,7 +356,7 @@ func checkAutomatic(t *testing.T, b *browser, all []testCase) {
 	c := findCase(t, all, followUpCase)
 	a := b.mustCall(t, askCase(c, 1), askTimeout)
 	want := c.ORTTokens["fp16"]
-	n := comparableSteps(c.ORTMargins["fp16"], minHalfMargin, len(want))
+	n := fixture.ComparableSteps(c.ORTMargins["fp16"], minHalfMargin, len(want))
 	if err := sameTokens(a.Final.Tokens[:min(n, len(a.Final.Tokens))], want[:n]); err != nil {
 		t.Errorf("%s fp16 on wasm: %v", c.ID, err)
 	} else {

@@ -208,7 +208,7 @@ func checkQuantized(t *testing.T, b *browser, cs []testCase, variant string) {
 		r := b.mustCall(t, askCase(c, 1), askTimeout)
 		checkReadBack(t, r)
 		want := c.ORTTokens[variant]
-		n := comparableSteps(c.ORTMargins[variant], minMargin, len(want))
+		n := fixture.ComparableSteps(c.ORTMargins[variant], minMargin, len(want))
 		got := r.Final.Tokens[:min(n, len(r.Final.Tokens))]
 		if err := sameTokens(got, want[:n]); err != nil {
 			t.Errorf("%s %s: %v", c.ID, variant, err)
@@ -270,43 +270,19 @@ func filter(cs []testCase, keep func(testCase) bool) []testCase {
 	return out
 }
 
-// comparableSteps is the number of leading steps whose margin is at least
-// minMargin (the step with a tiny margin itself may pick either token).
-func comparableSteps(margins []float64, minMargin float64, n int) int {
-	for i, m := range margins {
-		if m < minMargin {
-			return min(i, n)
-		}
-	}
-	return n
-}
-
 func sameTokens(got, want []int64) error {
 	if slices.Equal(got, want) {
 		return nil
 	}
-	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", firstDiff(got, want), got, want)
+	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", fixture.FirstDiff(got, want), got, want)
 }
 
 // agreement describes how many leading tokens match.
 func agreement(got, want []int64) string {
-	if d := firstDiff(got, want); d >= 0 {
+	if d := fixture.FirstDiff(got, want); d >= 0 {
 		return fmt.Sprintf("first %d of %d tokens equal", d, len(want))
 	}
 	return fmt.Sprintf("all %d tokens equal", len(want))
-}
-
-// firstDiff is the first index where a and b differ, or -1.
-func firstDiff(a, b []int64) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
-	}
-	if len(a) != len(b) {
-		return min(len(a), len(b))
-	}
-	return -1
 }
 
 // figures summarises an answer's timings.
