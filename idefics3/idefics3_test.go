@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/pocketvlm/smolvlm/imageproc"
 	"github.com/pocketvlm/smolvlm/internal/fixture"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 )
 
 // alphaMode selects how the test decoder turns a translucent PNG into RGB.
@@ -83,36 +83,15 @@ func fixtureOptions(t testing.TB) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "preprocessor_config.json"))
+	cfg, err := modelconfig.Load(modelconfig.Dir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg struct {
-		DoResize         bool           `json:"do_resize"`
-		Size             map[string]int `json:"size"`
-		DoImageSplitting bool           `json:"do_image_splitting"`
-		MaxImageSize     map[string]int `json:"max_image_size"`
-		Resample         int            `json:"resample"`
-		DoRescale        bool           `json:"do_rescale"`
-		RescaleFactor    float64        `json:"rescale_factor"`
-		DoNormalize      bool           `json:"do_normalize"`
-		Mean             [3]float64     `json:"image_mean"`
-		Std              [3]float64     `json:"image_std"`
-	}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	f, err := imageproc.ParseFilter(cfg.Resample)
+	opts, err := OptionsFrom(cfg.Preprocessor, cfg.Preprocessor.DoImageSplitting)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Options{
-		DoResize: cfg.DoResize, LongestEdge: cfg.Size["longest_edge"],
-		DoImageSplitting: cfg.DoImageSplitting, TileSize: cfg.MaxImageSize["longest_edge"],
-		Resample:  f,
-		DoRescale: cfg.DoRescale, RescaleFactor: cfg.RescaleFactor,
-		DoNormalize: cfg.DoNormalize, Mean: cfg.Mean, Std: cfg.Std,
-	}
+	return opts
 }
 
 func readCaseFile(t testing.TB, name string) []byte {

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -26,6 +25,7 @@ import (
 	"github.com/pocketvlm/smolvlm/idefics3"
 	"github.com/pocketvlm/smolvlm/imageproc"
 	"github.com/pocketvlm/smolvlm/internal/fixture"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -134,29 +134,20 @@ func TestDecodeEXIFRotated(t *testing.T) {
 
 // preprocessOptions reads the fixture's preprocessor_config.json.
 func preprocessOptions(t *testing.T) idefics3.Options {
-	var cfg struct {
-		DoResize      bool           `json:"do_resize"`
-		Size          map[string]int `json:"size"`
-		MaxImageSize  map[string]int `json:"max_image_size"`
-		Resample      int            `json:"resample"`
-		DoRescale     bool           `json:"do_rescale"`
-		RescaleFactor float64        `json:"rescale_factor"`
-		DoNormalize   bool           `json:"do_normalize"`
-		Mean          [3]float64     `json:"image_mean"`
-		Std           [3]float64     `json:"image_std"`
-	}
-	if err := json.Unmarshal(readFixture(t, "model/preprocessor_config.json"), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	f, err := imageproc.ParseFilter(cfg.Resample)
+	t.Helper()
+	dir, err := fixture.ModelDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return idefics3.Options{
-		DoResize: cfg.DoResize, LongestEdge: cfg.Size["longest_edge"], TileSize: cfg.MaxImageSize["longest_edge"],
-		Resample: f, DoRescale: cfg.DoRescale, RescaleFactor: cfg.RescaleFactor,
-		DoNormalize: cfg.DoNormalize, Mean: cfg.Mean, Std: cfg.Std,
+	cfg, err := modelconfig.Load(modelconfig.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
 	}
+	opts, err := idefics3.OptionsFrom(cfg.Preprocessor, cfg.Preprocessor.DoImageSplitting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts
 }
 
 // JPEG tolerance of the project, on preprocessed tiles against the reference.

@@ -139,23 +139,7 @@ func (p *Pipeline) Close() {
 // ProcessorOptions maps preprocessor_config.json to the image processor's
 // options, with image splitting set by split.
 func (p *Pipeline) ProcessorOptions(split bool) (idefics3.Options, error) {
-	pc := p.Config.Preprocessor
-	filter, err := imageproc.ParseFilter(pc.Resample)
-	if err != nil {
-		return idefics3.Options{}, fmt.Errorf("%s: %w", modelconfig.PreprocessorConfigFile, err)
-	}
-	return idefics3.Options{
-		DoResize:         pc.DoResize,
-		LongestEdge:      pc.LongestEdge,
-		DoImageSplitting: split,
-		TileSize:         pc.TileSize,
-		Resample:         filter,
-		DoRescale:        pc.DoRescale,
-		RescaleFactor:    pc.RescaleFactor,
-		DoNormalize:      pc.DoNormalize,
-		Mean:             pc.Mean,
-		Std:              pc.Std,
-	}, nil
+	return idefics3.OptionsFrom(p.Config.Preprocessor, split)
 }
 
 // PreprocessImage turns a decoded picture into tiles and pixel values.
