@@ -175,3 +175,13 @@ func TestDownloadErrors(t *testing.T) {
 		t.Error("want an error for a manifest path leaving the folder")
 	}
 }
+
+// TestCommittedRealConfigsArePinned checks that testdata's copies of the
+// real config files are the ones the manifest pins.
+func TestCommittedRealConfigsArePinned(t *testing.T) {
+	dir := filepath.Join(fixture.Root(), "testdata", "smolvlm-256m-instruct")
+	files := []string{"config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json", "tokenizer_config.json", "chat_template.json"}
+	if err := Verify(SmolVLM256M(), dir, files); err != nil {
+		t.Fatal(err)
+	}
+}
