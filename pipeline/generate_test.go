@@ -68,6 +68,27 @@ func checkTokens(got, want []int64) error {
 	return fmt.Errorf("tokens diverge at step %d: got %v, want %v", fixture.FirstDiff(got, want), got, want)
 }
 
+// jpegAgreedSteps is, for each JPEG case, how many greedy and penalised fp32
+// steps the native run (Go's JPEG decoder, whose tiles are a level or so off
+// the reference's) agreed with the PyTorch reference when measured; 24 is all
+// of them. Fewer agreeing steps fail the test: the tiles or the model got
+// further from the reference.
+var jpegAgreedSteps = map[string]int{
+	"coffee_split":           24,
+	"coffee_nosplit":         16,
+	"rocket_tall_split":      24,
+	"big_landscape_split":    6,
+	"coffee_exif_rot6_split": 14,
+}
+
+// agreedSteps is the number of leading tokens of got equal to want.
+func agreedSteps(got, want []int64) int {
+	if d := fixture.FirstDiff(got, want); d >= 0 {
+		return d
+	}
+	return min(len(got), len(want))
+}
+
 func TestGenerateMatchesReferenceFP32(t *testing.T) {
 	p := loadModel(t, "fp32")
 	for _, pc := range preparedCases(t) {
@@ -82,7 +103,8 @@ func TestGenerateMatchesReferenceFP32(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: %v", pc.c.ID, run.name, err)
 			}
-			err = checkTokens(ans.Tokens, pc.c.ReferenceTokens[run.name])
+			want := pc.c.ReferenceTokens[run.name]
+			err = checkTokens(ans.Tokens, want)
 			switch {
 			case err == nil:
 				t.Logf("%-28s %-24s equal (%d tokens, first token %v, %.0f tok/s)", pc.c.ID, run.name,
@@ -91,6 +113,14 @@ func TestGenerateMatchesReferenceFP32(t *testing.T) {
 				t.Errorf("%s %s: %v", pc.c.ID, run.name, err)
 			default:
 				t.Logf("%-28s %-24s tiles not bit-exact (JPEG); %v", pc.c.ID, run.name, err)
+			}
+			if !pc.exactTile {
+				floor, ok := jpegAgreedSteps[pc.c.ID]
+				if !ok {
+					t.Errorf("%s: tiles not bit-exact and no entry in jpegAgreedSteps", pc.c.ID)
+				} else if n := agreedSteps(ans.Tokens, want); n < min(floor, len(want)) {
+					t.Errorf("%s %s: %d steps equal the reference, measured %d before", pc.c.ID, run.name, n, floor)
+				}
 			}
 		}
 	}
