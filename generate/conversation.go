@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -72,7 +73,7 @@ func (c *Conversation) Generate(ctx context.Context, newIDs []int64, images []Im
 	sampler.Observe(c.ids...)
 	sampler.Observe(input...)
 
-	next, err := c.step(ctx, embeds, input, sampler)
+	next, err := c.step(ctx, embeds, input, sampler, opts.MinNewTokens > 0)
 	embeds.Release()
 	if err != nil {
 		return nil, err
@@ -101,7 +102,7 @@ func (c *Conversation) Generate(ctx context.Context, newIDs []int64, images []Im
 		if err != nil {
 			return nil, err
 		}
-		tok, err := c.step(ctx, embeds, []int64{next}, sampler)
+		tok, err := c.step(ctx, embeds, []int64{next}, sampler, len(res.Tokens) < opts.MinNewTokens)
 		embeds.Release()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -131,7 +132,8 @@ func (c *Conversation) checkContext(inputLen, maxNew int) error {
 
 // step runs the decoder on embeds (the embeddings of ids), keeps the new
 // cache and returns the next token. Only the last row of the logits is read.
-func (c *Conversation) step(ctx context.Context, embeds engine.Tensor, ids []int64, sampler *sample.Sampler) (int64, error) {
+// With noEOS the end-of-sequence tokens cannot be chosen.
+func (c *Conversation) step(ctx context.Context, embeds engine.Tensor, ids []int64, sampler *sample.Sampler, noEOS bool) (int64, error) {
 	inputs, owned, err := c.decoderInputs(embeds, len(ids))
 	defer releaseAll(owned)
 	if err != nil {
@@ -158,6 +160,13 @@ func (c *Conversation) step(ctx context.Context, embeds engine.Tensor, ids []int
 	row, err := logits.Float32s(last*vocab, vocab)
 	if err != nil {
 		return 0, fmt.Errorf("read logits: %w", err)
+	}
+	if noEOS {
+		for _, id := range c.m.Dims.EOSTokenIDs {
+			if id >= 0 && int(id) < len(row) {
+				row[id] = float32(math.Inf(-1))
+			}
+		}
 	}
 	return sampler.Next(row), nil
 }

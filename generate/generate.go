@@ -142,6 +142,9 @@ type Image struct {
 // Options control one generation.
 type Options struct {
 	MaxNewTokens int
+	// MinNewTokens keeps the end-of-sequence tokens from being chosen before
+	// this many tokens (Hugging Face's min_new_tokens); 0 is off.
+	MinNewTokens int
 	Sampling     sample.Options
 	// OnToken, if set, receives each new token as soon as it is chosen.
 	OnToken func(id int64)

@@ -259,3 +259,48 @@ func TestDecoderComputesLastPositionOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestMinNewTokensHoldsBackEOS makes the reference's fourth greedy token an
+// end-of-sequence token: generation stops there, unless MinNewTokens asks for
+// more, in which case that token is never chosen before the minimum.
+func TestMinNewTokensHoldsBackEOS(t *testing.T) {
+	engOnce.Do(func() { eng, engErr = ortnative.New(ortnative.Options{}) })
+	if engErr != nil {
+		t.Fatalf("native engine: %v", engErr)
+	}
+	p := openFixture(t)
+	if err := p.LoadModel(context.Background(), eng, modelconfig.SameVariant("fp32")); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pc := preparedCases(t)[1]
+	ref := pc.c.ReferenceTokens["greedy"]
+	eos := ref[3]
+	if slices.Contains(ref[:3], eos) {
+		t.Fatalf("case %s: token %d appears before step 3; pick another case", pc.c.ID, eos)
+	}
+	p.Model.Dims.EOSTokenIDs = []int64{eos}
+	run := func(minNew int) *pipeline.Answer {
+		chat, err := p.NewChat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer chat.Close()
+		ans, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt},
+			generate.Options{MaxNewTokens: referenceMaxNewTokens, MinNewTokens: minNew})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ans
+	}
+	if ans := run(0); ans.Stop != generate.StopEOS || !slices.Equal(ans.Tokens, ref[:4]) {
+		t.Errorf("without a minimum: stop %s tokens %v, want eos after %v", ans.Stop, ans.Tokens, ref[:4])
+	}
+	ans := run(referenceMaxNewTokens)
+	if ans.Stop != generate.StopMaxTokens || len(ans.Tokens) != referenceMaxNewTokens {
+		t.Errorf("with a minimum of %d: stop %s after %d tokens", referenceMaxNewTokens, ans.Stop, len(ans.Tokens))
+	}
+	if !slices.Equal(ans.Tokens[:3], ref[:3]) || slices.Contains(ans.Tokens, eos) {
+		t.Errorf("with a minimum: tokens %v; want %v first and never %d", ans.Tokens, ref[:3], eos)
+	}
+}

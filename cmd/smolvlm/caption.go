@@ -23,6 +23,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	in.register(fs)
 	variant := fs.String("variant", "fp32", "model variant: fp32, fp16, q4 or q4f16 (per part: -variant vision=fp16,embed=fp32,decoder=q4)")
 	maxNew := fs.Int("max-new-tokens", 256, "stop after this many new tokens")
+	minNew := fs.Int("min-new-tokens", 0, "never stop at the end-of-sequence token before this many new tokens (for benchmarks)")
 	var so sample.Options
 	fs.Float64Var(&so.RepetitionPenalty, "repetition-penalty", 1.0, "penalise tokens already in the sequence (1 is off)")
 	fs.Float64Var(&so.Temperature, "temperature", 0, "sampling temperature (0 is greedy)")
@@ -66,7 +67,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer chat.Close()
 	stream := tokenizer.NewStreamDecoder(p.pipe.Tokenizer, true)
-	opts := generate.Options{MaxNewTokens: *maxNew, Sampling: so}
+	opts := generate.Options{MaxNewTokens: *maxNew, MinNewTokens: *minNew, Sampling: so}
 	if !*asJSON {
 		opts.OnToken = func(id int64) { io.WriteString(stdout, stream.Push(id)) }
 	}

@@ -39,6 +39,7 @@ func parseAsk(msg js.Value) askRequest {
 		decoder: stringField(msg, "decoder", ""),
 	}
 	r.opts.MaxNewTokens = int(numberField(msg, "maxNewTokens", defaultMaxNewTokens))
+	r.opts.MinNewTokens = int(numberField(msg, "minNewTokens", 0))
 	r.opts.Sampling = sample.Options{
 		RepetitionPenalty: numberField(msg, "repetitionPenalty", 1),
 		Temperature:       numberField(msg, "temperature", 0),
