@@ -52,7 +52,8 @@ type Options struct {
 	// NoCache fetches every file from the network and stores nothing.
 	NoCache bool
 	// NumThreads is the number of WebAssembly threads; 0 means
-	// min(navigator.hardwareConcurrency, 4) when the page is cross-origin
+	// navigator.hardwareConcurrency (what the machine offers; onnxruntime-web's
+	// own default is min(4, ceil(cores / 2))) when the page is cross-origin
 	// isolated (threads need SharedArrayBuffer) and 1 otherwise. It takes
 	// effect only before the first session of the page is created.
 	NumThreads int

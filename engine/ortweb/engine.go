@@ -15,10 +15,6 @@ import (
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
 )
 
-// maxAutoThreads caps the automatic WebAssembly thread count: beyond four,
-// the decoder's small matrices gain little and the page loses cores.
-const maxAutoThreads = 4
-
 // Engine runs sessions on onnxruntime-web. Its methods may be called from
 // any goroutine; onnxruntime-web calls are made one at a time.
 type Engine struct {
@@ -96,7 +92,7 @@ func numThreads(n int) int {
 	if cores.Type() != js.TypeNumber || cores.Int() < 1 {
 		return 1
 	}
-	return min(cores.Int(), maxAutoThreads)
+	return cores.Int()
 }
 
 // Name is the backend the sessions run on: "webgpu" or "wasm".

@@ -142,10 +142,10 @@ func checkLoaded(t *testing.T, r reply, backend string, want dtype) {
 }
 
 // checkThreads wants onnxruntime-web's WebAssembly threads on: the worker
-// is cross-origin isolated, so min(hardwareConcurrency, 4) of them.
+// is cross-origin isolated, so as many as navigator.hardwareConcurrency.
 func checkThreads(t *testing.T, b *browser, r reply) {
 	t.Helper()
-	want, err := evaluate[int](b, "Math.min(navigator.hardwareConcurrency, 4)", 10*time.Second)
+	want, err := evaluate[int](b, "navigator.hardwareConcurrency", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

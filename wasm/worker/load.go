@@ -90,10 +90,11 @@ func (w *worker) loadModel(ctx context.Context, msg js.Value) (*loadedModel, str
 		return nil, "", plain("The requested model precision is not valid.", err)
 	}
 	eng, err := ortweb.New(ctx, ortweb.Options{
-		Backend:   backend,
-		Progress:  w.progressPoster(),
-		WasmPaths: ortFolder(),
-		Rewrite:   lastTokenDecoder,
+		Backend:    backend,
+		NumThreads: int(numberField(msg, "threads", 0)),
+		Progress:   w.progressPoster(),
+		WasmPaths:  ortFolder(),
+		Rewrite:    lastTokenDecoder,
 	})
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
