@@ -1,0 +1,72 @@
+// Benchmark contestant: our app's model worker (web/worker.js, Go compiled
+// to WebAssembly), driven through the page ⇄ worker protocol
+// (wasm/PROTOCOL.md) exactly as the app drives it. cmd/bench calls
+// window.bench.load and window.bench.run; times are taken on the page, as
+// for the other contestants.
+
+let worker = null;
+let pending = null; // {types, resolve, reject, onMessage}
+
+function request(msg, types, onMessage) {
+  return new Promise((resolve, reject) => {
+    pending = { types, resolve, reject, onMessage };
+    worker.postMessage(msg);
+  });
+}
+
+function onMessage(event) {
+  const msg = event.data;
+  const p = pending;
+  if (!p) return;
+  if (p.onMessage) p.onMessage(msg, performance.now());
+  if (msg.type === 'error') {
+    pending = null;
+    p.reject(new Error(`${msg.message} (${msg.detail || ''})`));
+  } else if (p.types.includes(msg.type)) {
+    pending = null;
+    p.resolve(msg);
+  }
+}
+
+window.bench = {
+  ready: true,
+
+  async load({ model, device, dtype, threads }) {
+    const start = performance.now();
+    worker = new Worker('/web/worker.js', { type: 'module' });
+    worker.onmessage = onMessage;
+    worker.onerror = (e) => pending && pending.reject(new Error(e.message));
+    const msg = { type: 'load', model, base: location.href, device, dtype };
+    if (threads) msg.threads = threads;
+    const loaded = await request(msg, ['loaded']);
+    return {
+      loadMs: performance.now() - start,
+      backend: loaded.backend,
+      threads: loaded.threads,
+      notice: loaded.notice,
+      lastTokenLogits: loaded.lastTokenLogits,
+    };
+  },
+
+  async run({ imageURL, prompt, maxNewTokens, minNewTokens, split }) {
+    const start = performance.now();
+    const image = await (await fetch(imageURL)).blob();
+    const times = [];
+    const done = await request({
+      type: 'ask', image, text: prompt, split, newChat: true,
+      maxNewTokens, minNewTokens, repetitionPenalty: 1, temperature: 0,
+    }, ['done'], (msg, now) => { if (msg.type === 'token') times.push(now); });
+    const n = times.length;
+    return {
+      tokens: done.tokens,
+      preprocessMs: done.preprocessMs,
+      visionMs: done.visionMs,
+      ttftMs: n ? times[0] - start : null,
+      decodeTps: n > 1 ? (n - 1) / ((times[n - 1] - times[0]) / 1000) : null,
+      totalMs: performance.now() - start,
+      promptTokens: done.promptTokens,
+      stop: done.stop,
+      worker: { ttftMs: done.ttftMs, decodeTps: done.decodeTps, gpuReadBytes: done.gpuReadBytes },
+    };
+  },
+};
