@@ -255,9 +255,16 @@ func fixtureVocab(t *testing.T) int64 {
 	return vocab
 }
 
-// compareDecoders decodes every JPEG case with Go and with the browser and
-// counts the tiles equal to the reference; it also reports how far the two
-// decoders' tiles are from each other.
+// JPEG tolerance of Go's decoder against the browser's (libjpeg-turbo), on
+// preprocessed tiles: the same as the native tests' against the reference.
+const (
+	jpegTileMeanTolerance = 0.5
+	jpegTileMaxTolerance  = 8
+)
+
+// compareDecoders decodes every JPEG case with Go and with the browser: the
+// browser's tiles must all equal the reference, and Go's must stay within the
+// JPEG tolerance of the browser's.
 func compareDecoders(t *testing.T, b *browser, all []testCase) {
 	t.Helper()
 	totals := map[string][2]int{}
@@ -275,12 +282,25 @@ func compareDecoders(t *testing.T, b *browser, all []testCase) {
 			tot := totals[dec]
 			totals[dec] = [2]int{tot[0] + eq, tot[1] + len(c.TileSHA256)}
 			t.Logf("%-22s %-7s decoder: %2d of %2d tiles equal the reference", c.ID, dec, eq, len(c.TileSHA256))
+			if dec == "browser" && eq != len(c.TileSHA256) {
+				t.Errorf("%s: the browser decoder gave %d of %d reference tiles, want all", c.ID, eq, len(c.TileSHA256))
+			}
+		}
+		if g, br := len(tiles["go"].Pixels), len(tiles["browser"].Pixels); g != len(c.TileSHA256) || br != len(c.TileSHA256) {
+			t.Errorf("%s: pixels of %d (go) and %d (browser) tiles, want %d", c.ID, g, br, len(c.TileSHA256))
 		}
 		mean, maxDiff, exact := pixelDiff(t, tiles["go"].Pixels, tiles["browser"].Pixels)
 		t.Logf("%-22s go vs browser tiles: mean |diff| %.3f, max %d, %.1f%% of bytes equal", c.ID, mean, maxDiff, exact*100)
+		if mean > jpegTileMeanTolerance || maxDiff > jpegTileMaxTolerance {
+			t.Errorf("%s: Go's tiles differ from the browser's by mean %.3f, max %d; tolerance %.1f, %d",
+				c.ID, mean, maxDiff, jpegTileMeanTolerance, jpegTileMaxTolerance)
+		}
 	}
 	for dec, tot := range totals {
 		t.Logf("JPEG tiles equal to the reference with the %s decoder: %d of %d", dec, tot[0], tot[1])
+	}
+	if tot := totals["browser"]; tot[1] == 0 {
+		t.Error("no JPEG case was decoded")
 	}
 	// PNG must be bit-exact with the default decoder.
 	c := findCase(t, all, "alpha_gradient_split")
