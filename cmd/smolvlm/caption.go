@@ -31,6 +31,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Float64Var(&so.TopP, "top-p", 1, "sample among the most likely tokens up to this probability mass")
 	fs.Uint64Var(&so.Seed, "seed", 0, "random seed for sampling")
 	threads := fs.Int("threads", 0, "onnxruntime intra-op threads (0 is its default)")
+	device := fs.String("device", ortnative.DeviceCPU, "where the model runs: cpu, or webgpu (onnxruntime's WebGPU execution provider, on Vulkan)")
 	asJSON := fs.Bool("json", false, "print JSON instead of streaming the answer")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -49,7 +50,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	preprocess := time.Since(start)
 
-	eng, err := ortnative.New(ortnative.Options{IntraOpThreads: *threads})
+	eng, err := ortnative.New(ortnative.Options{IntraOpThreads: *threads, Device: *device})
 	if err != nil {
 		return err
 	}
@@ -87,6 +88,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Tokens:   ans.Tokens,
 		Text:     ans.Text,
 		Stop:     string(ans.Stop),
+		Engine:   eng.Name(),
 		Timings: map[string]float64{
 			"preprocess":      msf(preprocess),
 			"load":            msf(load),
@@ -103,6 +105,7 @@ type captionJSON struct {
 	Tokens   []int64            `json:"tokens"`
 	Text     string             `json:"text"`
 	Stop     string             `json:"stop"`
+	Engine   string             `json:"engine"`
 	Timings  map[string]float64 `json:"timings_ms"`
 }
 

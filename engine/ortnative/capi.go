@@ -54,12 +54,16 @@ static OrtStatus *ort_create_env(OrtEnv **env) {
 static void ort_release_env(OrtEnv *env) { ort->ReleaseEnv(env); }
 
 // ort_create_session loads a model from path, or, when path is NULL, from
-// the len bytes at data (onnxruntime copies what it keeps).
-static OrtStatus *ort_create_session(OrtEnv *env, const char *path, const void *data, size_t len, int threads, OrtSession **out) {
+// the len bytes at data (onnxruntime copies what it keeps). ep, when not
+// NULL, names an execution provider to put before the CPU one, with nopt
+// provider options.
+static OrtStatus *ort_create_session(OrtEnv *env, const char *path, const void *data, size_t len, int threads,
+		const char *ep, const char **keys, const char **values, size_t nopt, OrtSession **out) {
 	OrtSessionOptions *opts = NULL;
 	OrtStatus *st = ort->CreateSessionOptions(&opts);
 	if (!st && threads > 0) st = ort->SetIntraOpNumThreads(opts, threads);
 	if (!st) st = ort->SetSessionGraphOptimizationLevel(opts, ORT_ENABLE_ALL);
+	if (!st && ep) st = ort->SessionOptionsAppendExecutionProvider(opts, ep, keys, values, nopt);
 	if (!st && path) st = ort->CreateSession(env, path, opts, out);
 	if (!st && !path) st = ort->CreateSessionFromArray(env, data, len, opts, out);
 	ort->ReleaseSessionOptions(opts);
@@ -152,6 +156,8 @@ import "C"
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -222,22 +228,53 @@ func createEnv() (envHandle, error) {
 
 func releaseEnv(env envHandle) { C.ort_release_env(env) }
 
-// createSession loads the ONNX file at path; threads <= 0 keeps the default.
-func createSession(env envHandle, path string, threads int) (sessionHandle, error) {
+// sessionConfig is what every session of an engine is created with.
+type sessionConfig struct {
+	threads int               // intra-op threads; <= 0 keeps the default
+	ep      string            // execution provider before the CPU one; "" for none
+	epOpts  map[string]string // its provider options
+}
+
+// createSession loads the ONNX file at path.
+func createSession(env envHandle, path string, cfg sessionConfig) (sessionHandle, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
-	var s *C.OrtSession
-	return s, statusErr(C.ort_create_session(env, cpath, nil, 0, C.int(threads), &s))
+	return newSessionC(env, cpath, nil, 0, cfg)
 }
 
 // createSessionFromBytes loads a model held in memory. data holds no Go
 // pointers and onnxruntime does not keep it past the call.
-func createSessionFromBytes(env envHandle, data []byte, threads int) (sessionHandle, error) {
+func createSessionFromBytes(env envHandle, data []byte, cfg sessionConfig) (sessionHandle, error) {
 	if len(data) == 0 {
 		return nil, errors.New("empty model")
 	}
+	return newSessionC(env, nil, unsafe.Pointer(&data[0]), C.size_t(len(data)), cfg)
+}
+
+func newSessionC(env envHandle, path *C.char, data unsafe.Pointer, n C.size_t, cfg sessionConfig) (sessionHandle, error) {
+	var ep *C.char
+	var keys, values []*C.char
+	if cfg.ep != "" {
+		ep = C.CString(cfg.ep)
+		defer C.free(unsafe.Pointer(ep))
+		for _, k := range slices.Sorted(maps.Keys(cfg.epOpts)) {
+			keys = append(keys, C.CString(k))
+			values = append(values, C.CString(cfg.epOpts[k]))
+		}
+	}
+	defer func() {
+		for i := range keys {
+			C.free(unsafe.Pointer(keys[i]))
+			C.free(unsafe.Pointer(values[i]))
+		}
+	}()
+	var ckeys, cvalues **C.char // Go memory holding C pointers may go to C
+	if len(keys) > 0 {
+		ckeys, cvalues = &keys[0], &values[0]
+	}
 	var s *C.OrtSession
-	return s, statusErr(C.ort_create_session(env, nil, unsafe.Pointer(&data[0]), C.size_t(len(data)), C.int(threads), &s))
+	st := C.ort_create_session(env, path, data, n, C.int(cfg.threads), ep, ckeys, cvalues, C.size_t(len(keys)), &s)
+	return s, statusErr(st)
 }
 
 func releaseSession(s sessionHandle) { C.ort_release_session(s) }

@@ -1,5 +1,6 @@
 // Package ortnative implements engine.Engine on onnxruntime's C library
-// through cgo, running sessions on the CPU.
+// through cgo, running sessions on the CPU or, with Options.Device "webgpu",
+// on the GPU through onnxruntime's WebGPU execution provider.
 //
 // The shared library is not linked at build time: it is opened with dlopen
 // when New is called, so every package builds on a machine without it. It
@@ -36,4 +37,15 @@ type Options struct {
 	// IntraOpThreads is the number of threads one session uses for one
 	// operator; 0 leaves onnxruntime's default (one per physical core).
 	IntraOpThreads int
+	// Device is where sessions run: "cpu" (or empty), onnxruntime's CPU
+	// execution provider; or "webgpu", onnxruntime's WebGPU execution
+	// provider (Dawn, on Vulkan under Linux), with the CPU provider taking
+	// the operators it lacks.
+	Device string
 }
+
+// Devices New accepts in Options.Device.
+const (
+	DeviceCPU    = "cpu"
+	DeviceWebGPU = "webgpu"
+)

@@ -11,10 +11,11 @@ import (
 	"github.com/pocketvlm/smolvlm/engine"
 )
 
-// Engine runs ONNX sessions on onnxruntime's CPU execution provider. Its
-// methods are safe for concurrent use.
+// Engine runs ONNX sessions on onnxruntime's CPU or WebGPU execution
+// provider. Its methods are safe for concurrent use.
 type Engine struct {
 	opts    Options
+	cfg     sessionConfig
 	libPath string
 
 	// mu guards env: loads and tensor creation share it, Close takes it
@@ -37,6 +38,15 @@ func New(opts Options) (*Engine, error) {
 	if opts.IntraOpThreads < 0 {
 		return nil, fmt.Errorf("IntraOpThreads %d is negative", opts.IntraOpThreads)
 	}
+	cfg := sessionConfig{threads: opts.IntraOpThreads}
+	switch opts.Device {
+	case "", DeviceCPU:
+		opts.Device = DeviceCPU
+	case DeviceWebGPU:
+		cfg.ep = webgpuEP
+	default:
+		return nil, fmt.Errorf("device %q: want %s or %s", opts.Device, DeviceCPU, DeviceWebGPU)
+	}
 	path, err := FindLibrary(opts.LibraryPath)
 	if err != nil {
 		return nil, err
@@ -48,11 +58,21 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create onnxruntime environment: %w", err)
 	}
-	return &Engine{opts: opts, libPath: path, env: env, sessions: map[*Session]struct{}{}}, nil
+	e := &Engine{opts: opts, cfg: cfg, libPath: path, env: env, sessions: map[*Session]struct{}{}}
+	if cfg.ep != "" {
+		if err := e.probe(); err != nil {
+			releaseEnv(env)
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
-// Name says which backend this is.
-func (e *Engine) Name() string { return "onnxruntime-cpu" }
+// Name says which backend this is: onnxruntime-cpu or onnxruntime-webgpu.
+func (e *Engine) Name() string { return "onnxruntime-" + e.opts.Device }
+
+// Device is the device sessions run on, DeviceCPU or DeviceWebGPU.
+func (e *Engine) Device() string { return e.opts.Device }
 
 // Version is the loaded onnxruntime's version, e.g. "1.30.0".
 func (e *Engine) Version() string { return libraryVersion() }
@@ -65,7 +85,7 @@ func (e *Engine) LibraryPath() string { return e.libPath }
 // naming the first one that is not. The caller must Release the session.
 func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, error) {
 	return e.load(ctx, path, func() (sessionHandle, error) {
-		return createSession(e.env, path, e.opts.IntraOpThreads)
+		return createSession(e.env, path, e.cfg)
 	})
 }
 
@@ -73,7 +93,7 @@ func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, 
 // example rewritten by package onnxedit); name only labels errors.
 func (e *Engine) LoadSessionBytes(ctx context.Context, name string, data []byte) (engine.Session, error) {
 	return e.load(ctx, name, func() (sessionHandle, error) {
-		return createSessionFromBytes(e.env, data, e.opts.IntraOpThreads)
+		return createSessionFromBytes(e.env, data, e.cfg)
 	})
 }
 

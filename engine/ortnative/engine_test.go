@@ -370,3 +370,10 @@ func TestConcurrentRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestNewUnknownDevice(t *testing.T) {
+	_, err := New(Options{Device: "cuda"})
+	if err == nil || !strings.Contains(err.Error(), `device "cuda"`) {
+		t.Fatalf("New with device cuda: %v", err)
+	}
+}
