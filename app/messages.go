@@ -32,6 +32,9 @@ const (
 // are set. The page reads it as JSON so decoding is plain, tested Go.
 type workerMessage struct {
 	Type string `json:"type"`
+	// LoadID is the loadId of the load that progress, loaded and a load's
+	// error answer (0 on other messages).
+	LoadID int `json:"loadId"`
 
 	// progress
 	File   string `json:"file"`
@@ -73,10 +76,12 @@ func decodeWorkerMessage(raw string) (workerMessage, error) {
 	return m, nil
 }
 
-// loadMessage asks the worker to load the model of s.
-func loadMessage(s Settings) map[string]any {
+// loadMessage asks the worker to load the model of s; id tags the load's
+// replies, so the page can tell them from those of a load it replaced.
+func loadMessage(s Settings, id int) map[string]any {
 	return map[string]any{
 		"type":   msgLoad,
+		"loadId": id,
 		"model":  s.Model,
 		"device": string(s.Device),
 		"dtype": map[string]any{

@@ -22,10 +22,10 @@ type page struct {
 	liveCamera   bool
 	splitDefault bool // the model's preprocessor_config.json do_image_splitting
 
-	worker       *modelWorker
-	workerReady  bool
-	loadsPending int // load messages not yet answered
-	model        modelState
+	worker      *modelWorker
+	workerReady bool
+	loadID      int // the latest load's loadId; replies to older loads are dropped
+	model       modelState
 
 	pic         *picture
 	picSerial   int
@@ -280,7 +280,7 @@ func (p *page) retryLoad(goapp.Context) {
 		return
 	}
 	p.worker.terminate()
-	p.worker, p.workerReady, p.loadsPending = nil, false, 0
+	p.worker, p.workerReady = nil, false
 	p.startWorker()
 }
 

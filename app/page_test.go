@@ -44,9 +44,15 @@ func types(w *modelWorker) []string {
 
 func lastPost(w *modelWorker) map[string]any { return w.posted[len(w.posted)-1] }
 
+// latest tags a message as the answer to the page's latest load.
+func latest(p *page) func(*workerMessage) {
+	id := p.loadID
+	return func(m *workerMessage) { m.LoadID = id }
+}
+
 func loadTestModel(p *page) {
-	p.message(msgProgress, func(m *workerMessage) { m.File, m.Loaded, m.Total = "onnx/a.onnx", 5, 10 })
-	p.message(msgLoaded, func(m *workerMessage) { m.Backend = "wasm"; m.Tiny = true })
+	p.message(msgProgress, latest(p), func(m *workerMessage) { m.File, m.Loaded, m.Total = "onnx/a.onnx", 5, 10 })
+	p.message(msgLoaded, latest(p), func(m *workerMessage) { m.Backend = "wasm"; m.Tiny = true })
 }
 
 func TestPageLoadsWhenWorkerReady(t *testing.T) {
@@ -176,11 +182,11 @@ func TestPageSettingsReload(t *testing.T) {
 	if got := types(w); !slices.Equal(got, []string{msgLoad, msgLoad, msgLoad}) {
 		t.Errorf("two model settings posted %v", got)
 	}
-	p.message(msgLoaded, func(m *workerMessage) { m.Backend = "wasm" })
+	p.message(msgLoaded, func(m *workerMessage) { m.LoadID = w.posted[1]["loadId"].(int); m.Backend = "wasm" })
 	if p.model.Status != loading {
 		t.Error("the answer to an outdated load made the model ready")
 	}
-	p.message(msgLoaded, func(m *workerMessage) { m.Backend = "wasm" })
+	p.message(msgLoaded, latest(p), func(m *workerMessage) { m.Backend = "wasm" })
 	if p.model.Status != loaded {
 		t.Error("the answer to the latest load did not make the model ready")
 	}
@@ -189,9 +195,36 @@ func TestPageSettingsReload(t *testing.T) {
 	}
 }
 
+// TestPageSupersededLoadEndsQuietly changes the device while the model
+// downloads: whatever the worker still says about the first load (its last
+// progress, a cancellation error, or loaded if it finished first) neither
+// fails the page nor counts as the answer to the newer load.
+func TestPageSupersededLoadEndsQuietly(t *testing.T) {
+	p, w := testPage(t)
+	first := lastPost(w)["loadId"]
+	s := p.settings
+	s.Device = DeviceWASM
+	p.changeSettings(noCtx, s)
+	second := lastPost(w)["loadId"]
+	if first == nil || first == second {
+		t.Fatalf("loads posted with loadId %v then %v, want two different ids", first, second)
+	}
+	old := func(m *workerMessage) { m.LoadID = first.(int) }
+	p.message(msgProgress, old, func(m *workerMessage) { m.File, m.Loaded, m.Total = "onnx/old.onnx", 1, 10 })
+	p.message(msgError, old, func(m *workerMessage) { m.Message = "The request was cancelled." })
+	p.message(msgLoaded, old, func(m *workerMessage) { m.Backend = "webgpu" })
+	if p.model.Status != loading || p.model.Error != "" || len(p.model.Files) != 0 {
+		t.Fatalf("after the superseded load's messages: %+v, want loading with no error and no files", p.model)
+	}
+	p.message(msgLoaded, func(m *workerMessage) { m.LoadID = second.(int); m.Backend = "wasm" })
+	if p.model.Status != loaded || p.model.Backend != "wasm" {
+		t.Fatalf("after the newer load's loaded: %+v", p.model)
+	}
+}
+
 func TestPageLoadErrorAndRetry(t *testing.T) {
 	p, w := testPage(t)
-	p.message(msgError, func(m *workerMessage) { m.Message = "model folder not found" })
+	p.message(msgError, latest(p), func(m *workerMessage) { m.Message = "model folder not found" })
 	if p.model.Status != loadFailed || p.model.Error != "Model folder not found." {
 		t.Fatalf("after a load error: %+v", p.model)
 	}

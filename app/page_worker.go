@@ -47,11 +47,27 @@ func (p *page) loadModel() {
 		return
 	}
 	p.model = modelState{Status: loading, Text: "Downloading the model…"}
-	p.loadsPending++
-	p.worker.post(loadMessage(p.settings))
+	p.loadID++
+	p.worker.post(loadMessage(p.settings, p.loadID))
+}
+
+// staleLoad reports whether m answers a load that a newer one replaced
+// (changing Device or Precision while the model downloads): the worker
+// cancels such a load, and whatever it still says of it is dropped.
+func (p *page) staleLoad(m workerMessage) bool {
+	switch m.Type {
+	case msgProgress, msgLoaded:
+		return m.LoadID != p.loadID
+	case msgError:
+		return m.LoadID != 0 && m.LoadID != p.loadID
+	}
+	return false
 }
 
 func (p *page) onWorkerMessage(ctx goapp.Context, m workerMessage) {
+	if p.staleLoad(m) {
+		return
+	}
 	switch m.Type {
 	case msgReady:
 		p.workerReady = true
@@ -67,17 +83,13 @@ func (p *page) onWorkerMessage(ctx goapp.Context, m workerMessage) {
 	case msgDone:
 		p.finishAnswer(ctx, m)
 	case msgError:
-		p.workerError(ctx, m.Message)
+		p.workerError(ctx, m)
 	}
 }
 
-// modelLoaded records the model's backend; only the answer to the latest
-// load makes the model ready.
+// modelLoaded records the model's backend (the answer to the latest load:
+// see staleLoad).
 func (p *page) modelLoaded(m workerMessage) {
-	p.loadsPending = max(0, p.loadsPending-1)
-	if p.loadsPending > 0 {
-		return
-	}
 	p.model.Status = loaded
 	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = m.Backend, m.DType, m.Notice, m.Tiny
 	p.model.Text, p.model.Error = "", ""
@@ -135,8 +147,8 @@ func (p *page) finishAnswer(ctx goapp.Context, m workerMessage) {
 }
 
 // workerError files an error under whatever was running.
-func (p *page) workerError(_ goapp.Context, msg string) {
-	msg = sentence(msg)
+func (p *page) workerError(_ goapp.Context, m workerMessage) {
+	msg := sentence(m.Message)
 	switch {
 	case p.discarding:
 		p.discarding = false
@@ -147,8 +159,7 @@ func (p *page) workerError(_ goapp.Context, msg string) {
 			p.picSent = false // the worker never kept it
 		}
 		p.stopAsked = false
-	case p.model.Status == loading || p.model.Status == neverLoaded:
-		p.loadsPending = max(0, p.loadsPending-1)
+	case m.LoadID != 0 || p.model.Status == loading || p.model.Status == neverLoaded:
 		p.model.Status, p.model.Error = loadFailed, msg
 	default:
 		p.pickError = msg
@@ -164,7 +175,7 @@ func (p *page) workerFailed(msg string) {
 		t.State, t.Error = answerFailed, msg
 	}
 	p.model = modelState{Status: loadFailed, Error: msg}
-	p.loadsPending, p.workerReady = 0, false
+	p.workerReady = false
 	p.chatStarted, p.picSent, p.discarding, p.stopAsked = false, false, false, false
 }
 

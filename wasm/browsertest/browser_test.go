@@ -90,6 +90,7 @@ type reply struct {
 }
 
 type progress struct {
+	LoadID int    `json:"loadId"`
 	File   string `json:"file"`
 	Loaded int64  `json:"loaded"`
 	Total  int64  `json:"total"`
@@ -105,6 +106,7 @@ type dtype struct {
 // message holds the fields of every terminal worker message.
 type message struct {
 	Type    string `json:"type"`
+	LoadID  int    `json:"loadId"` // loaded, progress and a load's error
 	Message string `json:"message"`
 	Detail  string `json:"detail"`
 	// loaded

@@ -23,17 +23,29 @@ const progressInterval = 100 * time.Millisecond
 
 // load replaces the model: it chooses the backend and dtypes, reads the
 // configuration and loads the three sessions.
+//
+// Only a newer load cancels a load, and a cancelled load ends without a
+// word: the newer one answers for both. Its replies carry the message's
+// loadId, so a page can drop what a replaced load said before it stopped.
 func (w *worker) load(msg js.Value) {
 	ctx, done := w.jobContext("load")
 	defer done()
 	w.unload()
-	m, notice, err := w.loadModel(ctx, msg)
+	id := msg.Get("loadId")
+	m, notice, err := w.loadModel(ctx, msg, id)
+	if ctx.Err() != nil {
+		if m != nil {
+			w.model = m
+			w.unload() // the newer load replaces it anyway
+		}
+		return
+	}
 	if err != nil {
-		w.post(errorMessage(sentence(err, "The model could not be loaded."), err.Error()))
+		w.post(withLoadID(errorMessage(sentence(err, "The model could not be loaded."), err.Error()), id))
 		return
 	}
 	w.model = m
-	w.post(map[string]any{
+	w.post(withLoadID(map[string]any{
 		"type":            "loaded",
 		"backend":         m.eng.Name(),
 		"dtype":           dtypeObject(m.variants),
@@ -44,7 +56,15 @@ func (w *worker) load(msg js.Value) {
 		"cachedBytes":     m.eng.Stats().CachedBytes,
 		"threads":         m.eng.Threads(),
 		"lastTokenLogits": lastTokenLogits(m.pipe),
-	})
+	}, id))
+}
+
+// withLoadID tags a reply to a load with the load's loadId, if it had one.
+func withLoadID(msg map[string]any, id js.Value) map[string]any {
+	if id.Type() == js.TypeNumber {
+		msg["loadId"] = id.Int()
+	}
+	return msg
 }
 
 // lastTokenLogits says whether the loaded decoder computes logits for the
@@ -64,7 +84,7 @@ func (w *worker) unload() {
 	}
 }
 
-func (w *worker) loadModel(ctx context.Context, msg js.Value) (*loadedModel, string, error) {
+func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel, string, error) {
 	url, err := modelURL(msg)
 	if err != nil {
 		return nil, "", err
@@ -92,7 +112,7 @@ func (w *worker) loadModel(ctx context.Context, msg js.Value) (*loadedModel, str
 	eng, err := ortweb.New(ctx, ortweb.Options{
 		Backend:    backend,
 		NumThreads: int(numberField(msg, "threads", 0)),
-		Progress:   w.progressPoster(),
+		Progress:   w.progressPoster(id),
 		WasmPaths:  ortFolder(),
 		Rewrite:    lastTokenDecoder,
 	})
@@ -175,7 +195,7 @@ func configFetcher(ctx context.Context) func(string) ([]byte, error) {
 
 // progressPoster sends progress messages, at most one per file every
 // progressInterval besides the first and the last.
-func (w *worker) progressPoster() func(file string, loaded, total int64, cached bool) {
+func (w *worker) progressPoster(id js.Value) func(file string, loaded, total int64, cached bool) {
 	last := map[string]time.Time{}
 	return func(file string, loaded, total int64, cached bool) {
 		now := time.Now()
@@ -184,7 +204,7 @@ func (w *worker) progressPoster() func(file string, loaded, total int64, cached 
 			return
 		}
 		last[file] = now
-		w.post(map[string]any{"type": "progress", "file": file, "loaded": loaded, "total": total, "cached": cached})
+		w.post(withLoadID(map[string]any{"type": "progress", "file": file, "loaded": loaded, "total": total, "cached": cached}, id))
 	}
 }
 

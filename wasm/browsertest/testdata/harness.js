@@ -111,6 +111,13 @@ window.h = {
     r.stopLatencyMs = stopAt ? (r.started + r.ms) - stopAt : -1; // stop sent → done received
     return r;
   },
+  // supersede posts first and, in the same turn, msg, whose reply it
+  // returns: the reply to first (if any) lands in msg's other messages.
+  async supersede(first, msg) {
+    if (!worker) newWorker();
+    worker.postMessage(first);
+    return request(await withImage(msg));
+  },
   send(msg) { if (!worker) newWorker(); worker.postMessage(msg); },
   isolated() { return self.crossOriginIsolated; },
 };
