@@ -52,6 +52,8 @@ type workerMessage struct {
 	Text    string `json:"text"`
 	ID      int64  `json:"id"`
 	Message string `json:"message"`
+	// Reset (error of an ask): the worker started the conversation over.
+	Reset bool `json:"reset"`
 
 	// done
 	Tokens          []int64 `json:"tokens"`

@@ -166,6 +166,33 @@ func TestPageAskErrorKeepsPictureForNextTry(t *testing.T) {
 	}
 }
 
+// TestPageFailedFollowUp: a follow-up the worker refused before the model
+// saw it leaves the conversation as it was; one whose failure started the
+// worker's conversation over (reset) makes the next question a new chat
+// that sends the picture again.
+func TestPageFailedFollowUp(t *testing.T) {
+	p, w := testPage(t)
+	loadTestModel(p)
+	p.pick(noCtx, picture{Name: "cat.png"})
+	p.ask(noCtx, "Q1")
+	p.message(msgDone, func(m *workerMessage) { m.Stop = stopEOS })
+
+	p.ask(noCtx, "A question too long for the context")
+	p.message(msgError, func(m *workerMessage) { m.Message = "This question does not fit." })
+	p.ask(noCtx, "Q2")
+	if ask := lastPost(w); ask["newChat"] != false || ask["image"] != nil {
+		t.Errorf("after a refused follow-up %v: want the same chat, no picture", ask)
+	}
+	p.message(msgDone, func(m *workerMessage) { m.Stop = stopEOS })
+
+	p.ask(noCtx, "Q3")
+	p.message(msgError, func(m *workerMessage) { m.Message = "The conversation starts over."; m.Reset = true })
+	p.ask(noCtx, "Q4")
+	if ask := lastPost(w); ask["newChat"] != true || p.turns[len(p.turns)-1].Picture != "cat.png" {
+		t.Errorf("after a failure that reset the worker's chat %v: want a new chat with the picture", ask)
+	}
+}
+
 func TestPageSettingsReload(t *testing.T) {
 	p, w := testPage(t)
 	loadTestModel(p)

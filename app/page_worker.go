@@ -158,6 +158,11 @@ func (p *page) workerError(_ goapp.Context, m workerMessage) {
 		if t.Picture != "" {
 			p.picSent = false // the worker never kept it
 		}
+		if m.Reset {
+			// The worker's conversation started over: the next question
+			// starts a new chat and sends the picture again.
+			p.chatStarted, p.picSent = false, false
+		}
 		p.stopAsked = false
 	case m.LoadID != 0 || p.model.Status == loading || p.model.Status == neverLoaded:
 		p.model.Status, p.model.Error = loadFailed, msg

@@ -118,6 +118,10 @@ func (c *Conversation) Generate(ctx context.Context, newIDs []int64, images []Im
 	return res, nil
 }
 
+// ErrContextFull refuses a turn whose prompt does not fit the model's
+// position range (max_position_embeddings); the conversation is unchanged.
+var ErrContextFull = errors.New("prompt too long for the model's context")
+
 // checkContext refuses a turn that cannot fit the model's position range.
 func (c *Conversation) checkContext(inputLen, maxNew int) error {
 	limit := c.m.Dims.MaxPositions
@@ -125,7 +129,7 @@ func (c *Conversation) checkContext(inputLen, maxNew int) error {
 		return nil
 	}
 	if total := len(c.ids) + inputLen; total >= limit {
-		return fmt.Errorf("prompt too long for the model's context: %d tokens, the limit is %d", total, limit)
+		return fmt.Errorf("%w: %d tokens, the limit is %d", ErrContextFull, total, limit)
 	}
 	return nil
 }

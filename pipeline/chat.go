@@ -22,6 +22,11 @@ type Chat struct {
 	lastAnswer []int64
 }
 
+// ErrChatReset marks a turn that failed after the decoder had taken part of
+// it: the cache no longer matched the chat, so the chat started over and
+// holds nothing now (the next turn must bring the picture again).
+var ErrChatReset = errors.New("the conversation was started over")
+
 // answerSentinel stands in for an answer while rendering the template, to
 // find where the next turn's text begins. It cannot come from a user, who
 // cannot type NUL bytes into the app or the command line.
@@ -38,6 +43,13 @@ func (p *Pipeline) NewChat() (*Chat, error) {
 // Close releases the conversation's cache.
 func (c *Chat) Close() { c.conv.Close() }
 
+// startOver forgets the whole conversation.
+func (c *Chat) startOver() {
+	c.conv.Close()
+	c.conv = c.p.Model.NewConversation()
+	c.msgs, c.lastAnswer = nil, nil
+}
+
 // Turn is one question: an optional new picture and the text.
 type Turn struct {
 	Image *idefics3.Result // nil: no new picture
@@ -51,7 +63,9 @@ type Answer struct {
 	InputIDs []int64 // the tokens this turn added before generating
 }
 
-// Ask adds a user turn and generates the answer.
+// Ask adds a user turn and generates the answer. If it fails before the
+// decoder has taken any of the turn, the chat is as it was; if it fails
+// later, the chat starts over and the error wraps ErrChatReset.
 func (c *Chat) Ask(ctx context.Context, t Turn, opts generate.Options) (*Answer, error) {
 	if strings.TrimSpace(t.Text) == "" && t.Image == nil {
 		return nil, errors.New("ask a question or add a picture")
@@ -67,9 +81,14 @@ func (c *Chat) Ask(ctx context.Context, t Turn, opts generate.Options) (*Answer,
 	if err != nil {
 		return nil, err
 	}
+	before := len(c.conv.Tokens())
 	res, err := c.conv.Generate(ctx, ids, images, opts)
 	if err != nil {
-		return nil, err
+		if len(c.conv.Tokens()) != before {
+			c.startOver()
+			return nil, fmt.Errorf("%w: %w", ErrChatReset, err)
+		}
+		return nil, err // nothing of the turn reached the cache
 	}
 	text := c.p.Tokenizer.Decode(res.Tokens, true)
 	c.msgs = append(c.msgs, user, prompt.AssistantTurn(strings.TrimSpace(text)))

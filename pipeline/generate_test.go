@@ -2,8 +2,10 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -302,5 +304,81 @@ func TestMinNewTokensHoldsBackEOS(t *testing.T) {
 	}
 	if !slices.Equal(ans.Tokens[:3], ref[:3]) || slices.Contains(ans.Tokens, eos) {
 		t.Errorf("with a minimum: tokens %v; want %v first and never %d", ans.Tokens, ref[:3], eos)
+	}
+}
+
+// failingSession fails its Run calls from the failAt-th on (counting from 1).
+type failingSession struct {
+	engine.Session
+	runs, failAt int
+}
+
+func (s *failingSession) Run(ctx context.Context, in map[string]engine.Tensor, out []string) (map[string]engine.Tensor, error) {
+	if s.runs++; s.runs >= s.failAt {
+		return nil, fmt.Errorf("injected failure on run %d", s.runs)
+	}
+	return s.Session.Run(ctx, in, out)
+}
+
+// TestFailedTurnKeepsOrResetsChat: a turn that fails before the decoder
+// takes any of it (a question too long for the context) leaves the chat as
+// it was, so a follow-up still knows the picture; one that fails inside the
+// generation loop starts the chat over and says so (ErrChatReset), and the
+// next turn is a new chat's.
+func TestFailedTurnKeepsOrResetsChat(t *testing.T) {
+	p := loadModel(t, "fp32")
+	pc := preparedCases(t)[1]
+	opts := generate.Options{MaxNewTokens: 8}
+	first := pipeline.Turn{Image: pc.image, Text: pc.c.Prompt}
+	follow := pipeline.Turn{Text: "And what colour is it?"}
+	ctx := context.Background()
+
+	control, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer control.Close()
+	if _, err := control.Ask(ctx, first, opts); err != nil {
+		t.Fatal(err)
+	}
+	want, err := control.Ask(ctx, follow, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	chat, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chat.Close()
+	if _, err := chat.Ask(ctx, first, opts); err != nil {
+		t.Fatal(err)
+	}
+	long := pipeline.Turn{Text: strings.Repeat(" cat", p.Model.Dims.MaxPositions)}
+	_, err = chat.Ask(ctx, long, opts)
+	if !errors.Is(err, generate.ErrContextFull) || errors.Is(err, pipeline.ErrChatReset) {
+		t.Fatalf("too long a follow-up: %v; want ErrContextFull, not ErrChatReset", err)
+	}
+	got, err := chat.Ask(ctx, follow, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTokens(got.Tokens, want.Tokens); err != nil || !slices.Equal(got.InputIDs, want.InputIDs) {
+		t.Errorf("follow-up after a refused question vs without it: %v (input %d tokens, want %d)", err, len(got.InputIDs), len(want.InputIDs))
+	}
+
+	dec := p.Model.Decoder
+	p.Model.Decoder = &failingSession{Session: dec, failAt: 3} // prefill and one step succeed
+	_, err = chat.Ask(ctx, follow, opts)
+	p.Model.Decoder = dec
+	if !errors.Is(err, pipeline.ErrChatReset) {
+		t.Fatalf("failure inside the generation loop: %v; want ErrChatReset", err)
+	}
+	again, err := chat.Ask(ctx, first, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTokens(again.Tokens, pc.c.ReferenceTokens["greedy"][:len(again.Tokens)]); err != nil || again.VisionRuns != 1 {
+		t.Errorf("the turn after a reset vs a new chat's: %v, %d vision runs", err, again.VisionRuns)
 	}
 }

@@ -109,6 +109,7 @@ type message struct {
 	LoadID  int    `json:"loadId"` // loaded, progress and a load's error
 	Message string `json:"message"`
 	Detail  string `json:"detail"`
+	Reset   bool   `json:"reset"` // error of an ask: the conversation started over
 	// loaded
 	Backend         string `json:"backend"`
 	Dtype           dtype  `json:"dtype"`

@@ -3,6 +3,7 @@
 package browsertest
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,37 @@ func TestWorkerProtocol(t *testing.T) {
 	checkLoaded(t, r, "wasm", dtype{"fp32", "fp32", "fp32"})
 
 	t.Run("superseded load", func(t *testing.T) { checkSupersededLoad(t, b) })
+	t.Run("refused follow-up", func(t *testing.T) { checkRefusedFollowUp(t, b, findCase(t, cases(t), followUpCase)) })
+}
+
+// checkRefusedFollowUp asks a follow-up too long for the model's context:
+// the worker refuses it without forgetting the conversation (reset false),
+// so the next follow-up is answered as if the refused one had never been
+// asked, the picture still known.
+func checkRefusedFollowUp(t *testing.T, b *browser, c testCase) {
+	t.Helper()
+	follow := map[string]any{"type": "ask", "imageURL": nil, "text": followUpText, "maxNewTokens": followUpMaxNew}
+	b.mustCall(t, askCase(c, 1), askTimeout)
+	want := b.mustCall(t, follow, askTimeout)
+
+	b.mustCall(t, askCase(c, 1), askTimeout)
+	long := map[string]any{"type": "ask", "imageURL": nil, "text": strings.Repeat(" cat", 8200), "maxNewTokens": followUpMaxNew}
+	r, err := b.call(long, askTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Final.Type != "error" || r.Final.Reset {
+		t.Fatalf("too long a follow-up: %s %q reset=%v; want an error without reset", r.Final.Type, r.Final.Message, r.Final.Reset)
+	}
+	t.Logf("too long a follow-up: %q (%s)", r.Final.Message, r.Final.Detail)
+	got := b.mustCall(t, follow, askTimeout)
+	if got.Final.PromptTokens != want.Final.PromptTokens || got.Final.VisionRuns != 0 {
+		t.Errorf("follow-up after the refused one: %d prompt tokens, %d vision runs; want %d, 0",
+			got.Final.PromptTokens, got.Final.VisionRuns, want.Final.PromptTokens)
+	}
+	if err := sameTokens(got.Final.Tokens, want.Final.Tokens); err != nil {
+		t.Errorf("follow-up after the refused one vs without it: %v", err)
+	}
 }
 
 // checkSupersededLoad posts a load and at once another (Settings changed

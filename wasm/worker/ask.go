@@ -90,15 +90,17 @@ func (w *worker) ask(msg js.Value) {
 	}
 	w.status("Writing the answer")
 	ans, err := w.chat.Ask(ctx, turn, req.opts)
+	if errors.Is(err, pipeline.ErrChatReset) {
+		// The chat started over (the cache held part of this turn): the
+		// page must start a new chat and send the picture again.
+		w.reset()
+		w.post(resetError(plain("The answer could not be generated, so the conversation starts over.", err)))
+		return
+	}
 	if err != nil {
-		if ctx.Err() == nil {
-			// The cache may hold part of this turn while the chat's
-			// messages do not: start over rather than answer from a
-			// conversation that is out of step.
-			w.reset()
-			err = plain("The answer could not be generated, so the conversation starts over.", err)
-		}
-		w.failAsk(ctx, m, err, "")
+		// Nothing of this turn reached the model: the conversation is
+		// as it was, and a follow-up still knows the picture.
+		w.failAsk(ctx, m, err, "The answer could not be generated.")
 		return
 	}
 	m.visionRuns += ans.VisionRuns
@@ -126,6 +128,14 @@ func (w *worker) prepareTurn(ctx context.Context, m *loadedModel, req askRequest
 	}
 	turn.Image = img
 	return turn, decoder, nil
+}
+
+// resetError is the error message of an ask whose failure started the
+// conversation over.
+func resetError(err error) map[string]any {
+	msg := errorMessage(sentence(err, ""), err.Error())
+	msg["reset"] = true
+	return msg
 }
 
 // failAsk reports a failed ask. A cancelled one is not a failure: it ends

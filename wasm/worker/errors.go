@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/pocketvlm/smolvlm/generate"
 	"github.com/pocketvlm/smolvlm/imageproc"
 )
 
@@ -40,6 +41,8 @@ func sentence(err error, fallback string) string {
 		return "This picture's format cannot be read here; try a PNG or JPEG file."
 	case errors.Is(err, imageproc.ErrEmptyImage), errors.Is(err, imageproc.ErrCorruptImage), errors.Is(err, imageproc.ErrUnsupportedVariant):
 		return "The picture could not be read; the file may be damaged."
+	case errors.Is(err, generate.ErrContextFull):
+		return "This question does not fit in what the model can read at once; start a new chat, or ask a shorter question."
 	case errors.Is(err, fs.ErrNotExist):
 		return "A file of the model is missing on the server."
 	case errors.Is(err, context.Canceled):
