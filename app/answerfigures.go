@@ -40,6 +40,8 @@ func (a *answerFigures) stopText() string {
 		return "stopped by you"
 	case stopMaxTokens:
 		return "length limit reached"
+	case stopContextFull:
+		return "the model's context is full; start a new chat to go on"
 	}
 	return ""
 }

@@ -26,6 +26,8 @@ const (
 	stopEOS       = "eos"
 	stopMaxTokens = "max_new_tokens"
 	stopCancelled = "cancelled"
+	// stopContextFull: the conversation filled max_position_embeddings.
+	stopContextFull = "context_full"
 )
 
 // workerMessage is any message from the worker; only the fields of its type

@@ -4,6 +4,7 @@ package app
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -272,6 +273,22 @@ func TestSentence(t *testing.T) {
 	} {
 		if got := sentence(in); got != want {
 			t.Errorf("sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAnswerStopReasons: every stop reason of the protocol says why the
+// answer ended, a full context what to do next.
+func TestAnswerStopReasons(t *testing.T) {
+	for stop, want := range map[string]string{
+		"eos":            "",
+		"max_new_tokens": "length limit",
+		"cancelled":      "stopped",
+		"context_full":   "new chat",
+	} {
+		got := newAnswerFigures(figures{}, stop).stopText()
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("stop %q reads %q, want it to say %q", stop, got, want)
 		}
 	}
 }

@@ -52,6 +52,9 @@ func (c *Conversation) Close() {
 //
 // On cancellation it returns the tokens made so far with Stop = StopCancelled
 // and a nil error; the conversation stays usable.
+//
+// The answer ends with Stop = StopContextFull when the next token would run
+// past max_position_embeddings (Dims.MaxPositions); that token is kept.
 func (c *Conversation) Generate(ctx context.Context, newIDs []int64, images []Image, opts Options) (*Result, error) {
 	start := time.Now()
 	input := append(slices.Clone(c.pending), newIDs...)
@@ -98,6 +101,11 @@ func (c *Conversation) Generate(ctx context.Context, newIDs []int64, images []Im
 			res.Stop = StopCancelled
 			break
 		}
+		if c.contextFull() {
+			// next would run at a position past max_position_embeddings.
+			res.Stop = StopContextFull
+			break
+		}
 		embeds, err := c.embedIDs(ctx, []int64{next})
 		if err != nil {
 			return nil, err
@@ -132,6 +140,13 @@ func (c *Conversation) checkContext(inputLen, maxNew int) error {
 		return fmt.Errorf("%w: %d tokens, the limit is %d", ErrContextFull, total, limit)
 	}
 	return nil
+}
+
+// contextFull reports whether every position of the model's range is in the
+// cache, so that the pending token cannot run.
+func (c *Conversation) contextFull() bool {
+	limit := c.m.Dims.MaxPositions
+	return limit > 0 && len(c.ids) >= limit
 }
 
 // step runs the decoder on embeds (the embeddings of ids), keeps the new

@@ -158,6 +158,9 @@ const (
 	StopEOS       StopReason = "eos"
 	StopMaxTokens StopReason = "max_new_tokens"
 	StopCancelled StopReason = "cancelled"
+	// StopContextFull: the conversation filled the model's position range
+	// (max_position_embeddings); a follow-up is refused with ErrContextFull.
+	StopContextFull StopReason = "context_full"
 )
 
 // Timings of one generation.

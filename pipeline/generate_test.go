@@ -382,3 +382,40 @@ func TestFailedTurnKeepsOrResetsChat(t *testing.T) {
 		t.Errorf("the turn after a reset vs a new chat's: %v, %d vision runs", err, again.VisionRuns)
 	}
 }
+
+// TestGenerateStopsAtContextEnd lowers max_position_embeddings to a few
+// positions past the prompt: the answer stops there, with stop reason
+// context_full and the reference's tokens so far, and the chat then refuses
+// a follow-up with ErrContextFull.
+func TestGenerateStopsAtContextEnd(t *testing.T) {
+	p := loadModel(t, "fp32")
+	pc := preparedCases(t)[1]
+	ref := pc.c.ReferenceTokens["greedy"]
+	full, err := answer(p, pc, sample.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const room = 5 // positions left after the prompt
+	limit := p.Model.Dims.MaxPositions
+	p.Model.Dims.MaxPositions = len(full.InputIDs) + room
+	defer func() { p.Model.Dims.MaxPositions = limit }()
+
+	chat, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chat.Close()
+	ans, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt},
+		generate.Options{MaxNewTokens: referenceMaxNewTokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The prompt fills positions 0..n-1 and each token but the last runs at
+	// the next one, so room+1 tokens come out.
+	if string(ans.Stop) != "context_full" || !slices.Equal(ans.Tokens, ref[:room+1]) {
+		t.Fatalf("stop %q after %v; want context_full after %v", ans.Stop, ans.Tokens, ref[:room+1])
+	}
+	if _, err := chat.Ask(context.Background(), pipeline.Turn{Text: "Go on."}, generate.Options{MaxNewTokens: 2}); !errors.Is(err, generate.ErrContextFull) {
+		t.Errorf("follow-up in a full context: %v, want ErrContextFull", err)
+	}
+}
