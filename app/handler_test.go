@@ -43,6 +43,22 @@ func TestPageHasNoInlineCode(t *testing.T) {
 	}
 }
 
+// TestFirstPaintPictureInputsWait: the server's first paint has the file
+// inputs, but nothing handles them until the app runs (its DOM then replaces
+// the first paint's), so a picture chosen there would be lost: they are
+// disabled until then.
+func TestFirstPaintPictureInputsWait(t *testing.T) {
+	page := get(t, HandlerOptions{TinyModel: true}, "/")
+	for _, id := range []string{"image-input", "camera-input"} {
+		tag := regexp.MustCompile(`<input[^>]*id="` + id + `"[^>]*>`).FindString(page)
+		if tag == "" {
+			t.Errorf("the first paint has no #%s", id)
+		} else if !regexp.MustCompile(`\sdisabled\b`).MatchString(tag) {
+			t.Errorf("the first paint's #%s is usable before the app runs: %s", id, tag)
+		}
+	}
+}
+
 func TestHandlerResourcesAreLocal(t *testing.T) {
 	opts := HandlerOptions{ModelURL: "/models/other/"}
 	for _, path := range []string{"/manifest.webmanifest", "/app-worker.js"} {

@@ -79,13 +79,19 @@ func (c *picturePane) Render() goapp.UI {
 
 // fileInputs are always in the page so their labels work in every state.
 // They are visually hidden, not display:none, so they stay focusable.
+//
+// In the server's first paint they are disabled: nothing handles them until
+// the app runs, and the app's DOM then replaces the first paint's, so a
+// picture chosen there would be lost without a word.
 func (c *picturePane) fileInputs() goapp.UI {
+	starting := !goapp.IsClient
 	return goapp.Div().Class("file-inputs").Body(
 		goapp.Input().
 			ID("image-input").
 			Class("visually-hidden").
 			Type("file").
 			Accept("image/*").
+			Disabled(starting).
 			Aria("label", "Choose a picture").
 			OnChange(c.onFiles),
 		goapp.Input().
@@ -95,6 +101,7 @@ func (c *picturePane) fileInputs() goapp.UI {
 			Accept("image/*").
 			Capture("environment").
 			TabIndex(-1).
+			Disabled(starting).
 			Aria("label", "Take a photo").
 			OnChange(c.onFiles),
 	)
@@ -122,6 +129,9 @@ func (c *picturePane) dropTitle() string {
 }
 
 func (c *picturePane) dropHint() string {
+	if !goapp.IsClient {
+		return "The app is starting…"
+	}
 	if c.Props.Touch {
 		return "From your photos, or take one with the camera"
 	}

@@ -34,6 +34,11 @@ func TestPageIsSelfContained(t *testing.T) {
 		t.Error("the generated page has an inline script or style")
 	}
 	tb := openApp(t, "", desktop)
+	// The first paint's file inputs are disabled (nothing would handle a
+	// picture chosen there); the running app's are not.
+	if n := eval[int](tb, `document.querySelectorAll('#image-input:disabled, #camera-input:disabled').length`); n > 0 {
+		t.Errorf("%d picture inputs still disabled once the app runs", n)
+	}
 	if v := eval[[]string](tb, `window.__cspViolations`); len(v) > 0 {
 		t.Errorf("CSP violations: %q", v)
 	}
