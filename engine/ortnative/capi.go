@@ -151,6 +151,48 @@ static OrtStatus *ort_run(OrtSession *s, OrtRunOptions *ro, const char **in_name
 		const char **out_names, size_t nout, OrtValue **out) {
 	return ort->Run(s, ro, in_names, (const OrtValue *const *)in, nin, out_names, nout, out);
 }
+
+// ort_create_mem_info describes device memory: "Cpu", or an execution
+// provider's allocator such as "WebGPU_Buffer".
+static OrtStatus *ort_create_mem_info(const char *name, OrtMemoryInfo **out) {
+	if (strcmp(name, "Cpu") == 0) return ort->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, out);
+	return ort->CreateMemoryInfo(name, OrtDeviceAllocator, 0, OrtMemTypeDefault, out);
+}
+static void ort_release_mem_info(OrtMemoryInfo *m) { ort->ReleaseMemoryInfo(m); }
+
+// ort_run_bound is ort_run through an OrtIoBinding: output i is allocated
+// in the memory out_mem[i] describes, so that an output left on the GPU is
+// not copied back. On success out holds nout values in out_names' order.
+static OrtStatus *ort_run_bound(OrtSession *s, OrtRunOptions *ro, const char **in_names, OrtValue **in, size_t nin,
+		const char **out_names, OrtMemoryInfo **out_mem, size_t nout, OrtValue **out) {
+	OrtIoBinding *b = NULL;
+	OrtRunOptions *own = NULL;
+	OrtStatus *st = ort->CreateIoBinding(s, &b);
+	for (size_t i = 0; !st && i < nin; i++) st = ort->BindInput(b, in_names[i], in[i]);
+	for (size_t i = 0; !st && i < nout; i++) st = ort->BindOutputToDevice(b, out_names[i], out_mem[i]);
+	if (!st && !ro) st = ort->CreateRunOptions(&own);
+	if (!st) st = ort->RunWithBinding(s, ro ? ro : own, b);
+	OrtAllocator *alloc = NULL;
+	OrtValue **vals = NULL;
+	size_t n = 0;
+	if (!st) st = ort->GetAllocatorWithDefaultOptions(&alloc);
+	if (!st) st = ort->GetBoundOutputValues(b, alloc, &vals, &n);
+	if (!st) {
+		// Bound outputs come back in the order they were bound.
+		for (size_t i = 0; i < n; i++) {
+			if (i < nout) out[i] = vals[i];
+			else ort->ReleaseValue(vals[i]);
+		}
+		if (n < nout) {
+			for (size_t i = 0; i < n; i++) { ort->ReleaseValue(out[i]); out[i] = NULL; }
+			st = ort->CreateStatus(ORT_FAIL, "IO binding returned fewer outputs than bound");
+		}
+	}
+	if (vals) alloc->Free(alloc, vals);
+	if (own) ort->ReleaseRunOptions(own);
+	if (b) ort->ReleaseIoBinding(b);
+	return st;
+}
 */
 import "C"
 
@@ -168,6 +210,7 @@ type (
 	sessionHandle = *C.OrtSession
 	valueHandle   = *C.OrtValue
 	runOptsHandle = *C.OrtRunOptions
+	memInfoHandle = *C.OrtMemoryInfo
 	cString       = *C.char
 )
 
@@ -387,6 +430,39 @@ func runSession(s sessionHandle, ro runOptsHandle, inNames []cString, in []value
 				releaseValue(v)
 			}
 		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// createMemInfo describes the memory of an allocator by name ("Cpu",
+// "WebGPU_Buffer").
+func createMemInfo(name string) (memInfoHandle, error) {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var m *C.OrtMemoryInfo
+	return m, statusErr(C.ort_create_mem_info(cname, &m))
+}
+
+func releaseMemInfo(m memInfoHandle) { C.ort_release_mem_info(m) }
+
+// runSessionBound is runSession with output i allocated where outMem[i]
+// says, through an IO binding.
+func runSessionBound(s sessionHandle, ro runOptsHandle, inNames []cString, in []valueHandle, outNames []cString, outMem []memInfoHandle) ([]valueHandle, error) {
+	out := make([]valueHandle, len(outNames))
+	var pin **C.char
+	var pval **C.OrtValue
+	if len(in) > 0 {
+		pin, pval = &inNames[0], &in[0]
+	}
+	var pout **C.char
+	var pmem **C.OrtMemoryInfo
+	var pres **C.OrtValue
+	if len(out) > 0 {
+		pout, pmem, pres = &outNames[0], &outMem[0], &out[0]
+	}
+	err := statusErr(C.ort_run_bound(s, ro, pin, pval, C.size_t(len(in)), pout, pmem, C.size_t(len(out)), pres))
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -11,6 +11,28 @@ import (
 // under for SessionOptionsAppendExecutionProvider (provider_registration.cc).
 const webgpuEP = "WebGPU"
 
+// webgpuMemory names the WebGPU EP's allocator (WEBGPU_BUFFER in
+// onnxruntime's allocator.h), for binding outputs to GPU buffers.
+const webgpuMemory = "WebGPU_Buffer"
+
+// bindMemory creates the memory descriptions Run binds outputs to.
+func (e *Engine) bindMemory() error {
+	var err error
+	if e.devMem, err = createMemInfo(webgpuMemory); err != nil {
+		return fmt.Errorf("device %s: memory info %s: %w", e.opts.Device, webgpuMemory, err)
+	}
+	if e.cpuMem, err = createMemInfo("Cpu"); err != nil {
+		return fmt.Errorf("memory info Cpu: %w", err)
+	}
+	return nil
+}
+
+// keepOnDevice says which outputs stay in device memory: the decoder's
+// key/value cache, which only feeds the next step as past_key_values.*.
+// The logits come back to the host: only their last row is read, and the
+// decoder loaded from memory (onnxedit) already computes only that row.
+func keepOnDevice(output string) bool { return strings.HasPrefix(output, "present.") }
+
 // probe creates a one-node session on the engine's execution provider, so
 // that a library without it, or a machine without a usable adapter, fails in
 // New with one line rather than at the first model.

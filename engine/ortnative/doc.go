@@ -42,6 +42,11 @@ type Options struct {
 	// provider (Dawn, on Vulkan under Linux), with the CPU provider taking
 	// the operators it lacks.
 	Device string
+	// CacheOnHost, on WebGPU, lets onnxruntime copy the decoder's present.*
+	// outputs back to host memory after every run, as it does by default,
+	// instead of keeping them in GPU buffers for the next step's
+	// past_key_values.* (an IO binding). For measuring what that saves.
+	CacheOnHost bool
 }
 
 // Devices New accepts in Options.Device.

@@ -17,6 +17,9 @@ type Engine struct {
 	opts    Options
 	cfg     sessionConfig
 	libPath string
+	// devMem is the WebGPU EP's buffer memory and cpuMem host memory, for
+	// binding outputs (nil on the CPU, or with Options.CacheOnHost).
+	devMem, cpuMem memInfoHandle
 
 	// mu guards env: loads and tensor creation share it, Close takes it
 	// alone, so a slow load never blocks NewTensor.
@@ -63,6 +66,12 @@ func New(opts Options) (*Engine, error) {
 		if err := e.probe(); err != nil {
 			releaseEnv(env)
 			return nil, err
+		}
+		if !opts.CacheOnHost {
+			if err := e.bindMemory(); err != nil {
+				e.Close()
+				return nil, err
+			}
 		}
 	}
 	return e, nil
@@ -147,6 +156,12 @@ func (e *Engine) Close() error {
 	e.smu.Unlock()
 	releaseEnv(e.env)
 	e.env = nil
+	for _, m := range []memInfoHandle{e.devMem, e.cpuMem} {
+		if m != nil {
+			releaseMemInfo(m)
+		}
+	}
+	e.devMem, e.cpuMem = nil, nil
 	return nil
 }
 

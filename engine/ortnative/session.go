@@ -112,11 +112,35 @@ func (s *Session) Run(ctx context.Context, inputs map[string]engine.Tensor, outp
 	for i, j := range idx {
 		names[i] = s.outNames[j]
 	}
-	res, err := runContext(ctx, s.h, s.inNames, vals, names)
+	mem, onDevice := s.outputMemory(idx)
+	res, err := runContext(ctx, func(ro runOptsHandle) ([]valueHandle, error) {
+		if mem == nil {
+			return runSession(s.h, ro, s.inNames, vals, names)
+		}
+		return runSessionBound(s.h, ro, s.inNames, vals, names, mem)
+	})
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	return s.wrapOutputs(idx, res)
+	return s.wrapOutputs(idx, res, onDevice)
+}
+
+// outputMemory says where each requested output goes when some stay on the
+// device: mem[i] for the IO binding and onDevice[i]. Both are nil when all go
+// to the host, as a plain run returns them.
+func (s *Session) outputMemory(idx []int) (mem []memInfoHandle, onDevice []bool) {
+	if s.eng.devMem == nil || !slices.ContainsFunc(idx, func(j int) bool { return keepOnDevice(s.outputs[j].Name) }) {
+		return nil, nil
+	}
+	mem = make([]memInfoHandle, len(idx))
+	onDevice = make([]bool, len(idx))
+	for i, j := range idx {
+		mem[i] = s.eng.cpuMem
+		if keepOnDevice(s.outputs[j].Name) {
+			mem[i], onDevice[i] = s.eng.devMem, true
+		}
+	}
+	return mem, onDevice
 }
 
 // bindInputs orders the input values as the session lists its inputs.
@@ -172,11 +196,12 @@ func (s *Session) outputIndices(outputs []string) ([]int, error) {
 	return idx, nil
 }
 
-// runContext runs the session, wiring ctx's cancellation to onnxruntime's
-// terminate flag.
-func runContext(ctx context.Context, h sessionHandle, inNames []cString, vals []valueHandle, outNames []cString) ([]valueHandle, error) {
+// runContext calls run, wiring ctx's cancellation to onnxruntime's
+// terminate flag through the run options it passes (nil when ctx cannot be
+// cancelled).
+func runContext(ctx context.Context, run func(runOptsHandle) ([]valueHandle, error)) ([]valueHandle, error) {
 	if ctx.Done() == nil {
-		return runSession(h, nil, inNames, vals, outNames)
+		return run(nil)
 	}
 	ro, err := createRunOptions()
 	if err != nil {
@@ -188,7 +213,7 @@ func runContext(ctx context.Context, h sessionHandle, inNames []cString, vals []
 		terminateRun(ro)
 		close(fired)
 	})
-	res, err := runSession(h, ro, inNames, vals, outNames)
+	res, err := run(ro)
 	if !stop() {
 		<-fired // the terminate call must end before ro is freed
 	}
@@ -199,12 +224,12 @@ func runContext(ctx context.Context, h sessionHandle, inNames []cString, vals []
 }
 
 // wrapOutputs turns the values onnxruntime allocated into Tensors, releasing
-// all of them on error.
-func (s *Session) wrapOutputs(idx []int, res []valueHandle) (map[string]engine.Tensor, error) {
+// all of them on error. onDevice[i], if given, marks res[i] as device memory.
+func (s *Session) wrapOutputs(idx []int, res []valueHandle, onDevice []bool) (map[string]engine.Tensor, error) {
 	out := make(map[string]engine.Tensor, len(res))
 	for i, v := range res {
 		name := s.outputs[idx[i]].Name
-		t, err := wrapValue(v)
+		t, err := wrapValue(v, onDevice != nil && onDevice[i])
 		if err != nil {
 			for _, rest := range res[i+1:] {
 				releaseValue(rest)

@@ -13,14 +13,20 @@ import (
 
 // Tensor is an engine.Tensor held in onnxruntime's memory: host tensors made
 // by NewTensor and outputs of Run alike, so either can be a Run input without
-// a copy. Reads may run concurrently; Release must not race with them.
+// a copy. On WebGPU the decoder's present.* outputs stay in GPU buffers: they
+// can only be fed back to a session, not read. Reads may run concurrently;
+// Release must not race with them.
 type Tensor struct {
-	v     valueHandle
-	dtype engine.DType
-	shape []int64
-	n     int
-	data  unsafe.Pointer // onnxruntime's buffer, valid until Release
+	v        valueHandle
+	dtype    engine.DType
+	shape    []int64
+	n        int
+	data     unsafe.Pointer // onnxruntime's host buffer, valid until Release; nil on the device
+	onDevice bool
 }
+
+// errOnDevice reports a read of a tensor kept in device memory.
+var errOnDevice = errors.New("tensor is in GPU memory, where only a session can read it")
 
 var _ engine.Tensor = (*Tensor)(nil)
 
@@ -80,6 +86,9 @@ func (t *Tensor) Release() {
 func (t *Tensor) span(off, n int) error {
 	if t.v == nil {
 		return errReleased
+	}
+	if t.onDevice {
+		return errOnDevice
 	}
 	if off < 0 || n < 0 || off > t.n || n > t.n-off {
 		return fmt.Errorf("range [%d, %d+%d) outside a tensor of %d elements", off, off, n, t.n)
@@ -176,11 +185,15 @@ func newHostTensor(dtype engine.DType, shape []int64, data any) (*Tensor, error)
 	return t, nil
 }
 
-// wrapValue wraps a value onnxruntime allocated; on error it releases v.
-func wrapValue(v valueHandle) (*Tensor, error) {
+// wrapValue wraps a value onnxruntime allocated, in device memory if
+// onDevice; on error it releases v.
+func wrapValue(v valueHandle, onDevice bool) (*Tensor, error) {
 	elem, shape, data, err := valueInfo(v)
 	if err == nil {
-		t := &Tensor{v: v, shape: shape, data: data}
+		t := &Tensor{v: v, shape: shape, data: data, onDevice: onDevice}
+		if onDevice {
+			t.data = nil // a GPU buffer's handle, not host memory
+		}
 		var ok bool
 		if t.dtype, ok = dtypeOf(elem); !ok {
 			err = fmt.Errorf("%w: %s", engine.ErrUnsupportedDType, elemName(elem))
