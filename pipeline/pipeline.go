@@ -7,7 +7,9 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
 	"github.com/pocketvlm/smolvlm/generate"
@@ -62,25 +64,49 @@ func Open(src modelconfig.Source) (*Pipeline, error) {
 }
 
 // LoadModel loads the three ONNX sessions on eng, in the variants v (none
-// may be automatic here).
+// may be automatic here). The three load at once: their downloads overlap,
+// and the engine creates sessions as it can (onnxruntime-web one at a time).
 func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconfig.Variants) error {
-	sessions := make([]engine.Session, 3)
-	for i, part := range []struct{ name, variant string }{
+	parts := []struct{ name, variant string }{
 		{modelconfig.VisionEncoder, v.Vision},
 		{modelconfig.EmbedTokens, v.Embed},
 		{modelconfig.Decoder, v.Decoder},
-	} {
+	}
+	files := make([]string, len(parts))
+	for i, part := range parts {
 		file, err := modelconfig.ONNXFile(part.name, part.variant)
 		if err != nil {
-			releaseSessions(sessions)
 			return err
 		}
-		s, err := p.loadSession(ctx, eng, part.name, file)
-		if err != nil {
-			releaseSessions(sessions)
-			return fmt.Errorf("load %s: %w", file, err)
+		files[i] = file
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sessions := make([]engine.Session, len(parts))
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() {
+			s, err := p.loadSession(ctx, eng, part.name, files[i])
+			if err != nil {
+				errs[i] = fmt.Errorf("load %s: %w", files[i], err)
+				cancel() // the others need not finish
+				return
+			}
+			sessions[i] = s
+		})
+	}
+	wg.Wait()
+	// The first failure that is not the others' cancellation explains it.
+	var failed error
+	for _, err := range errs {
+		if err != nil && (failed == nil || errors.Is(failed, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			failed = err
 		}
-		sessions[i] = s
+	}
+	if failed != nil {
+		releaseSessions(sessions)
+		return failed
 	}
 	c := p.Config
 	m, err := generate.NewModel(eng, sessions[0], sessions[1], sessions[2], generate.Dims{
@@ -173,4 +199,18 @@ func GridOf(r *idefics3.Result) prompt.Grid {
 // ImageInput is the generation loop's view of a preprocessed image.
 func ImageInput(r *idefics3.Result) generate.Image {
 	return generate.Image{PixelValues: r.PixelValues, Mask: r.PixelAttentionMask, Shape: r.Shape}
+}
+
+// WarmUp runs the loaded model once on placeholder inputs (generate.Model.WarmUp),
+// the vision encoder too when withVision is set, on a tile of the size the
+// vision config gives.
+func (p *Pipeline) WarmUp(ctx context.Context, withVision bool) error {
+	if p.Model == nil {
+		return errors.New("warm-up: no model loaded")
+	}
+	tile := 0
+	if withVision {
+		tile = p.Config.Vision.ImageSize
+	}
+	return p.Model.WarmUp(ctx, tile)
 }
