@@ -4,6 +4,8 @@
 #   make build   bin/smolvlm (native command line, cgo + onnxruntime)
 #   make caption caption the bundled tiny test model's astronaut picture
 #   make run     build everything and serve the app on http://127.0.0.1:8080
+#   make bench   ours against transformers.js and the plain onnxruntime-web loop,
+#                in one headless Chromium, and the native CLI (bin/bench/results.md)
 
 GO        ?= go
 FUZZTIME  ?= 15s
@@ -12,7 +14,7 @@ ORT_LIB   := node_modules/onnxruntime-node/package.json
 
 export CGO_ENABLED := 1
 
-.PHONY: all build test vet unit browser fuzz deps fixture caption clean run static icons
+.PHONY: all bench build test vet unit browser fuzz deps fixture caption clean run static icons
 
 all: build
 
@@ -41,10 +43,10 @@ vet:
 
 # Browser tests (headless Chromium) run one package at a time: each drives a
 # browser that wants both cores.
-BROWSER_PKGS := ./wasm/browsertest ./e2e
+BROWSER_PKGS := ./wasm/browsertest ./e2e ./bench/web
 
 unit: deps fixture
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /wasm/browsertest -e /e2e)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /wasm/browsertest -e /e2e -e /bench/web)
 
 browser: deps fixture web
 	$(GO) test -count=1 -p 1 -timeout 25m $(BROWSER_PKGS)
@@ -57,6 +59,12 @@ fuzz: fixture
 
 test: deps vet unit fuzz browser
 
+# The benchmark is not part of make test: it takes long and its figures are
+# printed, not asserted. BENCH_FLAGS passes flags to cmd/bench, e.g.
+# BENCH_FLAGS="-cases 512 -backends wasm".
+bench: build web
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
+
 caption: build fixture
 	bin/smolvlm caption -model $(TINY)/model -image $(TINY)/images/astronaut.png -prompt "Can you describe this image?" -max-new-tokens 24
 
@@ -66,9 +74,11 @@ clean:
 # ---- Browser app -----------------------------------------------------------
 # web/ holds what the browser loads; built files are git-ignored.
 ORT_DIST := node_modules/onnxruntime-web/dist
-# ort.webgpu.min.mjs runs both its WebGPU and its WebAssembly backend on the
-# asyncify build; the other builds in the package are never loaded.
-ORT_FILES := ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm
+# ort.webgpu.min.mjs (asyncify) and ort.jspi.min.mjs (JSPI, smaller; chosen
+# by web/worker.js where the browser has JSPI) run both the WebGPU and the
+# WebAssembly backend; the other builds in the package are never loaded.
+ORT_FILES := ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm \
+             ort.jspi.min.mjs ort-wasm-simd-threaded.jspi.mjs ort-wasm-simd-threaded.jspi.wasm
 WASM_ENV := GOOS=js GOARCH=wasm CGO_ENABLED=0
 
 .PHONY: web

@@ -31,12 +31,22 @@ function onMessage(event) {
 window.bench = {
   ready: true,
 
-  async load({ model, device, dtype, threads }) {
+  // option (from cmd/bench's "ours@option") is a variant to compare in the
+  // same session: "threads=N", "ort=asyncify" / "ort=jspi" (which build of
+  // onnxruntime-web the worker loads), or "warmup=off".
+  async load({ model, device, dtype, threads, option }) {
     const start = performance.now();
-    worker = new Worker('/web/worker.js', { type: 'module' });
+    let url = '/web/worker.js';
+    let warmUp = true;
+    const [key, value] = (option || '').split('=');
+    if (key === 'threads') threads = Number(value);
+    else if (key === 'ort') url += '?ort=' + encodeURIComponent(value);
+    else if (key === 'warmup') warmUp = value !== 'off';
+    else if (option) throw new Error(`unknown option ${option}`);
+    worker = new Worker(url, { type: 'module' });
     worker.onmessage = onMessage;
     worker.onerror = (e) => pending && pending.reject(new Error(e.message));
-    const msg = { type: 'load', model, base: location.href, device, dtype };
+    const msg = { type: 'load', model, base: location.href, device, dtype, warmUp };
     if (threads) msg.threads = threads;
     const loaded = await request(msg, ['loaded']);
     return {

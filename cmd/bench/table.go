@@ -1,0 +1,145 @@
+//go:build !js
+
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// metric is one column of the table.
+type metric struct {
+	head         string
+	get          func(result) *float64
+	digits       int
+	higherBetter bool
+}
+
+var metrics = []metric{
+	{"load ms", func(r result) *float64 { return r.LoadMs }, 0, false},
+	{"preprocess ms", func(r result) *float64 { return r.PreprocessMs }, 0, false},
+	{"vision ms", func(r result) *float64 { return r.VisionMs }, 0, false},
+	{"first token ms", func(r result) *float64 { return r.TTFTMs }, 0, false},
+	{"decode tokens/s", func(r result) *float64 { return r.DecodeTps }, 1, true},
+	{"peak memory MB", func(r result) *float64 { return r.PeakMemMB }, 0, false},
+	{"downloaded MB", func(r result) *float64 { return r.DownloadedMB }, 1, false},
+}
+
+// markdown renders the last run of every measurement, one table per picture
+// and backend, with our ratio against the best alternative: above 1× we are
+// better (faster, smaller), below 1× worse.
+func markdown(rep report, cfg config) string {
+	var b strings.Builder
+	m := rep.Machine
+	fmt.Fprintf(&b, "## Benchmark, %s\n\n", rep.Date)
+	fmt.Fprintf(&b, "%s, %s cores, %s; %s; %s.\n", m["cpu"], m["cores"], m["memory"], m["browser"], m["go"])
+	fmt.Fprintf(&b, "SmolVLM-256M graphs with random weights (%s), %d new tokens, greedy, \"%s\"; run %d of %d reported, each in a fresh browser context. WebGPU is SwiftShader (the CPU) here.\n",
+		cfg.variant, cfg.tokens, cfg.prompt, cfg.runs, cfg.runs)
+	last := map[[3]string]result{}
+	var order [][2]string
+	seen := map[[2]string]bool{}
+	for _, r := range rep.Results {
+		if r.Run != cfg.runs {
+			continue
+		}
+		last[[3]string{r.Case, r.Backend, r.Contestant}] = r
+		if k := [2]string{r.Case, r.Backend}; !seen[k] {
+			seen[k] = true
+			order = append(order, k)
+		}
+	}
+	for _, k := range order {
+		name, backend := k[0], k[1]
+		title := backend
+		switch backend {
+		case "cpu":
+			title = "native onnxruntime, CPU"
+		case "webgpu-native":
+			title = "native onnxruntime, WebGPU execution provider"
+		}
+		fmt.Fprintf(&b, "\n### %s · %s\n\n", pictureCases[name].Label, title)
+		b.WriteString("| contestant |")
+		for _, mt := range metrics {
+			b.WriteString(" " + mt.head + " |")
+		}
+		b.WriteString("\n|---|" + strings.Repeat("---:|", len(metrics)) + "\n")
+		var rows []result
+		for _, who := range append(append([]string{}, cfg.contestants...), "native") {
+			if r, ok := last[[3]string{name, backend, who}]; ok {
+				rows = append(rows, r)
+			}
+		}
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| %s |", contestantName(r.Contestant))
+			if r.Error != "" {
+				fmt.Fprintf(&b, " failed: %s |%s\n", strings.ReplaceAll(r.Error, "|", "/"), strings.Repeat(" |", len(metrics)-1))
+				continue
+			}
+			for _, mt := range metrics {
+				fmt.Fprintf(&b, " %s |", num(mt.get(r), mt.digits))
+			}
+			b.WriteString("\n")
+		}
+		ours, ok := last[[3]string{name, backend, "ours"}]
+		if ok && ours.Error == "" {
+			var alts []result
+			for _, who := range []string{"transformers", "ortloop"} {
+				if r, ok := last[[3]string{name, backend, who}]; ok && r.Error == "" {
+					alts = append(alts, r)
+				}
+			}
+			if len(alts) > 0 {
+				b.WriteString("| **ours ÷ best alternative** |")
+				for _, mt := range metrics {
+					fmt.Fprintf(&b, " %s |", ratio(mt, ours, alts))
+				}
+				b.WriteString("\n")
+			}
+			if nat, ok := last[[3]string{name, "cpu", "native"}]; ok && nat.Error == "" {
+				b.WriteString("| ours ÷ native CLI |")
+				for _, mt := range metrics {
+					cell := ""
+					if mt.head == "first token ms" || mt.head == "decode tokens/s" || mt.head == "vision ms" {
+						cell = ratio(mt, ours, []result{nat})
+					}
+					fmt.Fprintf(&b, " %s |", cell)
+				}
+				b.WriteString("\n")
+			}
+		}
+	}
+	b.WriteString("\nRatios: how many times better ours is than the best of the other contestants on that figure (faster, or smaller); below 1× we lose. Peak memory is the peak resident size of the page's renderer process (JavaScript, WebAssembly and workers; GPU buffers live in the GPU process and are not counted), or of the CLI.\n")
+	return b.String()
+}
+
+// ratio compares ours with the best alternative on one metric.
+func ratio(mt metric, ours result, alts []result) string {
+	o := mt.get(ours)
+	if o == nil || *o <= 0 {
+		return "–"
+	}
+	best := 0.0
+	for _, a := range alts {
+		v := mt.get(a)
+		if v == nil || *v <= 0 {
+			continue
+		}
+		if best == 0 || (mt.higherBetter && *v > best) || (!mt.higherBetter && *v < best) {
+			best = *v
+		}
+	}
+	if best == 0 {
+		return "–"
+	}
+	if mt.higherBetter {
+		return fmt.Sprintf("%.2f×", *o/best)
+	}
+	return fmt.Sprintf("%.2f×", best / *o)
+}
+
+func num(v *float64, digits int) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.*f", digits, *v)
+}
