@@ -6,14 +6,20 @@
 //
 // Plain imports only: the app's Content-Security-Policy allows scripts from
 // 'self' and WebAssembly compilation ('wasm-unsafe-eval'), never eval.
-import * as ort from './ort/ort.webgpu.min.mjs';
 import './wasm_exec.js'; // a classic script: defines globalThis.Go
-
-globalThis.ort = ort;
 
 const early = [];
 globalThis.__smolvlmEarlyMessages = early;
 self.onmessage = (event) => early.push(event.data);
+
+// onnxruntime-web's WebGPU build runs both its WebGPU and its WebAssembly
+// backend. Where the browser has JSPI (WebAssembly.Suspending: Chrome 137 and
+// later) its JSPI variant is loaded: 16.8 MB of WebAssembly against 26.8 MB
+// for the asyncify variant every browser runs. ?ort=asyncify forces the
+// latter (the benchmark compares the two).
+const forced = new URL(import.meta.url).searchParams.get('ort');
+const jspi = forced ? forced === 'jspi' : typeof WebAssembly.Suspending === 'function';
+globalThis.ort = await import(jspi ? './ort/ort.jspi.min.mjs' : './ort/ort.webgpu.min.mjs');
 
 async function start() {
   const go = new globalThis.Go();
