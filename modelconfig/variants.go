@@ -1,6 +1,7 @@
 package modelconfig
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,4 +80,143 @@ func (v Variants) WithDefault(def string) Variants {
 		}
 	}
 	return v
+}
+
+// Compute is what a model will run on, as far as the automatic variant
+// choice cares.
+type Compute int
+
+const (
+	ComputeCPU    Compute = iota // onnxruntime's CPU kernels (WebAssembly, native)
+	ComputeGPU                   // WebGPU without shader-f16: no float16 math
+	ComputeGPUF16                // WebGPU with shader-f16
+)
+
+// AutoOrder is the automatic variant rule, the one place it is written down
+// (wasm/PROTOCOL.md describes it): the variants an automatic sub-model may
+// use on c, best first. The download decides first (people fetch the model
+// over their phone's connection), then what c computes natively:
+//
+//   - WebGPU with shader-f16: q4f16 (SmolVLM-256M: 189 MB for all three
+//     sub-models against 1,028 MB for fp32), then q4, fp16, fp32.
+//   - WebGPU without shader-f16: q4 (264 MB), then fp32. Float16 graphs
+//     cannot run on such a GPU: q4f16 and fp16 come last, and choosing one
+//     moves the model to WebAssembly.
+//   - CPU: q4, then q4f16, fp32, fp16. onnxruntime's CPU kernels compute
+//     float16 by converting to float32; q4's MatMulNBits computes in f32.
+//
+// Each sub-model takes the first variant in this order that the model folder
+// has (see Available), so a folder holding q4 alone works everywhere.
+func AutoOrder(c Compute) []string {
+	switch c {
+	case ComputeGPUF16:
+		return []string{"q4f16", "q4", "fp16", "fp32"}
+	case ComputeGPU:
+		return []string{"q4", "fp32", "q4f16", "fp16"}
+	}
+	return []string{"q4", "q4f16", "fp32", "fp16"}
+}
+
+// AutoDownload lists the first automatic choice of every kind of Compute:
+// what bin/smolvlm download fetches by default, so that the app finds its
+// first choice on every device.
+func AutoDownload() []string {
+	var out []string
+	for _, c := range []Compute{ComputeCPU, ComputeGPU, ComputeGPUF16} {
+		if v := AutoOrder(c)[0]; !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Parts are the three ONNX sub-models, in Variants field order.
+var Parts = []string{VisionEncoder, EmbedTokens, Decoder}
+
+// Available lists the ONNX variants a model folder holds, per sub-model
+// (keyed by VisionEncoder, EmbedTokens, Decoder). A nil Available is unknown:
+// every variant is taken to be there.
+type Available map[string][]string
+
+// AvailableFromFiles reads the variants out of file names of a model folder's
+// onnx/ folder ("decoder_model_merged_q4.onnx"); other names are skipped.
+func AvailableFromFiles(names []string) Available {
+	a := Available{}
+	for _, name := range names {
+		base, ok := strings.CutSuffix(name, ".onnx")
+		if !ok {
+			continue
+		}
+		for _, part := range Parts {
+			rest, ok := strings.CutPrefix(base, part)
+			if !ok {
+				continue
+			}
+			for _, v := range VariantNames() {
+				if variantSuffix[v] == rest && !slices.Contains(a[part], v) {
+					a[part] = append(a[part], v)
+				}
+			}
+		}
+	}
+	return a
+}
+
+// Has reports whether the folder holds part in variant (always, when a is
+// unknown).
+func (a Available) Has(part, variant string) bool {
+	return a == nil || slices.Contains(a[part], variant)
+}
+
+// Pick returns the first variant of order that the folder holds for part,
+// or order[0] when it holds none of them (loading then names the missing
+// file).
+func (a Available) Pick(part string, order []string) string {
+	for _, v := range order {
+		if a.Has(part, v) {
+			return v
+		}
+	}
+	return order[0]
+}
+
+// Auto fills the automatic (empty) parts of v by AutoOrder(c) from what the
+// folder holds.
+func (v Variants) Auto(c Compute, a Available) Variants {
+	order := AutoOrder(c)
+	for i, p := range []*string{&v.Vision, &v.Embed, &v.Decoder} {
+		if *p == "" {
+			*p = a.Pick(Parts[i], order)
+		}
+	}
+	return v
+}
+
+// ListingFile is the listing of a model folder's ONNX files, relative to the
+// folder. bin/smolvlm serve answers it for any folder under /models/ (see
+// package server); other hosts (the Hub, a static server) may lack it.
+const ListingFile = "onnx/index.json"
+
+// Listing is the JSON of ListingFile.
+type Listing struct {
+	Files []ListedFile `json:"files"`
+}
+
+// ListedFile is one regular file of a listed folder.
+type ListedFile struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+// ParseListing reads ListingFile into the variants it shows.
+func ParseListing(raw []byte) (Available, error) {
+	var l Listing
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return nil, fmt.Errorf("%s: %w", ListingFile, err)
+	}
+	names := make([]string, len(l.Files))
+	for i, f := range l.Files {
+		names[i] = f.Name
+	}
+	return AvailableFromFiles(names), nil
 }

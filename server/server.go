@@ -44,7 +44,8 @@ type Options struct {
 	WebDir string
 
 	// ModelsDir holds model folders in Hugging Face layout, served under
-	// /models/. Empty means /models/ is 404.
+	// /models/. Empty means /models/ is 404. A folder's index.json, where
+	// the folder has none, lists its files (see ListingName).
 	ModelsDir string
 
 	// ConnectSources are extra CSP connect-src sources the page may fetch
@@ -83,6 +84,9 @@ func New(opts Options) (http.Handler, error) {
 	models, err := newTree(opts.ModelsDir, ModelsPrefix, gz, log)
 	if err != nil {
 		return nil, fmt.Errorf("server: models dir: %w", err)
+	}
+	if models != nil {
+		models.listings = true
 	}
 	s := &site{pages: opts.Pages, web: web, models: models}
 	return withSecurityHeaders(s, csp), nil

@@ -34,6 +34,9 @@ type tree struct {
 	prefix string
 	gz     *gzipCache // nil: never compress
 	log    *slog.Logger
+	// listings: a missing index.json is answered with its folder's
+	// listing (see ListingName).
+	listings bool
 }
 
 // newTree checks that dir can be opened as an os.Root; an empty dir yields
@@ -62,6 +65,9 @@ func (t *tree) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, info, err := t.open(name)
 	if err != nil {
+		if t.listable(name, err) && t.serveListing(w, r, name) {
+			return
+		}
 		t.fail(w, r, name, err)
 		return
 	}

@@ -18,7 +18,8 @@ const defaultModelDir = "models/smolvlm-256m-instruct"
 func runDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("download", flag.ContinueOnError)
 	dir := fs.String("dir", defaultModelDir, "model folder to fill")
-	variants := fs.String("variants", "q4", "comma-separated variants of all three sub-models to fetch (fp32, fp16, q4, q4f16, ...)")
+	variants := fs.String("variants", strings.Join(modelconfig.AutoDownload(), ","),
+		"comma-separated variants of all three sub-models to fetch (fp32, fp16, q4, q4f16, ...); the default is every variant the app picks by itself (modelconfig.AutoOrder)")
 	endpoint := fs.String("endpoint", hub.DefaultEndpoint, "Hub address (a mirror with the same URL layout works)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err

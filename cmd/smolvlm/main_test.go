@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pocketvlm/smolvlm/hub"
 	"github.com/pocketvlm/smolvlm/internal/fixture"
 )
 
@@ -149,6 +151,12 @@ func TestDownloadAgainstFakeHub(t *testing.T) {
 	// config.json comes first and is the tiny model's: refused and not kept.
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); !os.IsNotExist(err) {
 		t.Error("a file failing its hash was kept")
+	}
+	// Issue 7, bug 4: without -variants, every variant the app picks by
+	// itself: q4 and q4f16, 8 config files and 6 ONNX files.
+	out, _, _ := runCLI(t, "download", "-dir", t.TempDir(), "-endpoint", srv.URL)
+	if want := fmt.Sprintf(": %d files,", len(hub.ConfigFiles)+6); !strings.Contains(out, want) {
+		t.Errorf("download without -variants says %q; want %q (q4 and q4f16)", out, want)
 	}
 	if _, _, err := runCLI(t, "download", "-variants", "fp7"); err == nil || !strings.Contains(err.Error(), "unknown model variant") {
 		t.Errorf("bad variant: err = %v", err)

@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "SmolVLM is served on %s://%s/\n", scheme, ln.Addr())
 	if tiny {
 		fmt.Fprintf(stdout, "Model: the bundled tiny test model (random weights: its answers are random words).\n"+
-			"For real answers run: bin/smolvlm download -variants q4,q4f16 (about 450 MB into %s/%s)\n", *models, realModelName)
+			"For real answers run: bin/smolvlm download (about 450 MB into %s/%s)\n", *models, realModelName)
 	} else {
 		fmt.Fprintf(stdout, "Model: %s/%s\n", *models, name)
 	}

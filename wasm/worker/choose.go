@@ -46,27 +46,22 @@ func chooseBackend(device string, gpu gpuInfo) (backend, notice string, err erro
 // cache are float16.
 func needsF16(variant string) bool { return variant == "fp16" || variant == "q4f16" }
 
-// autoVariants is the dtype rule for parts left "" (automatic). The download
-// decides first: people fetch the model over their phone's connection.
-//
-//   - WebGPU with shader-f16: q4f16 for all three parts (SmolVLM-256M: 189 MB
-//     against 1,028 MB for fp32). 4-bit weights, float16 activations and
-//     key/value cache, computed in f16 natively.
-//   - WebGPU without shader-f16, and WebAssembly: q4 for all three (264 MB).
-//     Float16 graphs cannot run on such a GPU, and onnxruntime's CPU kernels
-//     compute float16 by converting to float32; q4's MatMulNBits computes in
-//     f32. (embed_tokens_q4 holds the float32 table: Gather is not quantized.)
-//
-// bin/smolvlm download -variants q4,q4f16 fetches exactly these files.
-func autoVariants(backend string, gpu gpuInfo) modelconfig.Variants {
-	if backend == deviceWebGPU && gpu.ShaderF16 {
-		return modelconfig.SameVariant("q4f16")
+// compute says what backend runs on, for the automatic variant rule
+// (modelconfig.AutoOrder, the one place it is written down).
+func compute(backend string, gpu gpuInfo) modelconfig.Compute {
+	switch {
+	case backend != deviceWebGPU:
+		return modelconfig.ComputeCPU
+	case gpu.ShaderF16:
+		return modelconfig.ComputeGPUF16
 	}
-	return modelconfig.SameVariant("q4")
+	return modelconfig.ComputeGPU
 }
 
-// chooseVariants fills the automatic parts of req and adjusts the backend
-// where the request cannot run on it:
+// chooseVariants fills the automatic parts of req with the first variant of
+// modelconfig.AutoOrder that the model folder has (avail; nil: unknown, all
+// taken to be there), and adjusts the backend where the result cannot run on
+// it:
 //
 //   - A float16 part (fp16, q4f16) on a WebGPU adapter without shader-f16
 //     moves the whole model to WebAssembly, with a notice.
@@ -75,17 +70,8 @@ func autoVariants(backend string, gpu gpuInfo) modelconfig.Variants {
 //     the adapter's storage-binding and buffer limits, or the model moves to
 //     WebAssembly, with a notice. (SmolVLM-256M's fp32 table, 113 MB, fits
 //     WebGPU's minimum limit of 128 MiB; the automatic f16 choice halves it.)
-func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *modelconfig.Config) (modelconfig.Variants, string, string, error) {
-	auto := autoVariants(backend, gpu)
-	v := req
-	fill := func(part *string, def string) {
-		if *part == "" {
-			*part = def
-		}
-	}
-	fill(&v.Vision, auto.Vision)
-	fill(&v.Embed, auto.Embed)
-	fill(&v.Decoder, auto.Decoder)
+func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *modelconfig.Config, avail modelconfig.Available) (modelconfig.Variants, string, string, error) {
+	v := req.Auto(compute(backend, gpu), avail)
 	for _, part := range []string{v.Vision, v.Embed, v.Decoder} {
 		if _, err := modelconfig.ONNXFile(modelconfig.Decoder, part); err != nil {
 			return v, backend, "", err
@@ -95,7 +81,7 @@ func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *
 		return v, backend, "", nil
 	}
 	if !gpu.ShaderF16 && (needsF16(v.Vision) || needsF16(v.Embed) || needsF16(v.Decoder)) {
-		return wasmVariants(req), deviceWasm,
+		return req.Auto(modelconfig.ComputeCPU, avail), deviceWasm,
 			"This graphics adapter cannot compute in half precision (no shader-f16), so the float16 model runs on the processor (WebAssembly).", nil
 	}
 	limit := gpu.MaxBinding
@@ -105,24 +91,9 @@ func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *
 	if limit <= 0 || largestWeight(v, cfg) <= limit {
 		return v, backend, "", nil
 	}
-	return wasmVariants(req), deviceWasm, fmt.Sprintf(
+	return req.Auto(modelconfig.ComputeCPU, avail), deviceWasm, fmt.Sprintf(
 		"This graphics adapter cannot hold the model's largest weight (%d MB; its limit is %d MB), so the model runs on the processor (WebAssembly).",
 		largestWeight(v, cfg)>>20, limit>>20), nil
-}
-
-// wasmVariants fills req's automatic parts with the WebAssembly rule.
-func wasmVariants(req modelconfig.Variants) modelconfig.Variants {
-	auto := autoVariants(deviceWasm, gpuInfo{})
-	if req.Vision == "" {
-		req.Vision = auto.Vision
-	}
-	if req.Embed == "" {
-		req.Embed = auto.Embed
-	}
-	if req.Decoder == "" {
-		req.Decoder = auto.Decoder
-	}
-	return req
 }
 
 // largestWeight estimates the largest single tensor of the chosen files:

@@ -52,6 +52,14 @@ func TestChooseVariants(t *testing.T) {
 	small := gpuInfo{Available: true, MaxBinding: 128 << 20, MaxBuffer: 256 << 20}               // the WebGPU minimum limits
 	smallF16 := gpuInfo{Available: true, ShaderF16: true, MaxBinding: 100 << 20, MaxBuffer: gib} // below 113 MB
 	auto := modelconfig.Variants{}
+	only := func(variants ...string) modelconfig.Available {
+		a := modelconfig.Available{}
+		for _, part := range modelconfig.Parts {
+			a[part] = variants
+		}
+		return a
+	}
+	q4Only, both, q4f16Only, fp32AndQ4f16 := only("q4"), only("q4", "q4f16"), only("q4f16"), only("fp32", "q4f16")
 	big := &modelconfig.Config{Text: modelconfig.Text{HiddenSize: 2048, VocabSize: 49280}} // SmolVLM-2B: 404 MB table
 	for _, tc := range []struct {
 		name        string
@@ -62,28 +70,38 @@ func TestChooseVariants(t *testing.T) {
 		want        modelconfig.Variants
 		wantBackend string
 		notice      bool
+		avail       modelconfig.Available // nil: unknown
 	}{
-		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false},
-		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false},
-		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4", "q4", "q4"), "wasm", false},
-		{"explicit kept", modelconfig.SameVariant("q4"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("q4"), "webgpu", false},
-		{"partly automatic", modelconfig.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "fp32"), "webgpu", false},
-		{"fp16 without shader-f16", modelconfig.SameVariant("fp16"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", true},
-		{"q4f16 decoder without shader-f16", modelconfig.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4f16"), "wasm", true},
-		{"fp16 on wasm", modelconfig.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", false},
-		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false},
-		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false},
-		{"fp32 table over the limit", modelconfig.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("q4", "fp32", "q4"), "wasm", true},
-		{"2B table too big without f16", auto, "webgpu", small, big, vars("q4", "q4", "q4"), "wasm", true},
-		{"fp32 decoder lm_head too big", modelconfig.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("q4", "q4", "fp32"), "wasm", true},
+		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, nil},
+		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false, nil},
+		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4", "q4", "q4"), "wasm", false, nil},
+		{"explicit kept", modelconfig.SameVariant("q4"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("q4"), "webgpu", false, nil},
+		{"partly automatic", modelconfig.Variants{Decoder: "fp32"}, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "fp32"), "webgpu", false, nil},
+		{"fp16 without shader-f16", modelconfig.SameVariant("fp16"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", true, nil},
+		{"q4f16 decoder without shader-f16", modelconfig.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4f16"), "wasm", true, nil},
+		{"fp16 on wasm", modelconfig.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", false, nil},
+		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false, nil},
+		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, nil},
+		{"fp32 table over the limit", modelconfig.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("q4", "fp32", "q4"), "wasm", true, nil},
+		{"2B table too big without f16", auto, "webgpu", small, big, vars("q4", "q4", "q4"), "wasm", true, nil},
+		{"fp32 decoder lm_head too big", modelconfig.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("q4", "q4", "fp32"), "wasm", true, nil},
+		// Issue 7, bug 4: bin/smolvlm download fetched q4 only, and an f16
+		// adapter asked for the missing q4f16 files.
+		{"f16 adapter, q4 downloaded", auto, "webgpu", f16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false, q4Only},
+		{"f16 adapter, both downloaded", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, both},
+		{"wasm, q4f16 downloaded", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "wasm", false, q4f16Only},
+		{"no f16, q4f16 only: to wasm", auto, "webgpu", noF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "wasm", true, q4f16Only},
+		{"no f16, fp32 and q4f16: fp32 on the GPU", auto, "webgpu", noF16, smolvlm256, vars("fp32", "fp32", "fp32"), "webgpu", false, fp32AndQ4f16},
+		{"explicit kept though missing", modelconfig.SameVariant("q4f16"), "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, q4Only},
+		{"too big for the GPU: wasm's choice of what is there", auto, "webgpu", smallF16, big, vars("q4", "q4", "q4"), "wasm", true, q4Only},
 	} {
-		got, backend, notice, err := chooseVariants(tc.req, tc.backend, tc.gpu, tc.cfg)
+		got, backend, notice, err := chooseVariants(tc.req, tc.backend, tc.gpu, tc.cfg, tc.avail)
 		if err != nil || got != tc.want || backend != tc.wantBackend || (notice != "") != tc.notice {
 			t.Errorf("%s: got %+v on %s, notice %q, err %v; want %+v on %s, notice %v",
 				tc.name, got, backend, notice, err, tc.want, tc.wantBackend, tc.notice)
 		}
 	}
-	if _, _, _, err := chooseVariants(modelconfig.SameVariant("fp8"), "wasm", gpuInfo{}, smolvlm256); err == nil {
+	if _, _, _, err := chooseVariants(modelconfig.SameVariant("fp8"), "wasm", gpuInfo{}, smolvlm256, nil); err == nil {
 		t.Error("chooseVariants accepted an unknown variant")
 	}
 }

@@ -56,6 +56,7 @@ func (w *worker) load(msg js.Value) {
 		"cachedBytes":     m.eng.Stats().CachedBytes,
 		"threads":         m.eng.Threads(),
 		"lastTokenLogits": lastTokenLogits(m.pipe),
+		"variants":        variantsObject(m.available),
 	}, id))
 }
 
@@ -105,7 +106,8 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 	if err != nil {
 		return nil, "", plain("The model's configuration could not be read.", err)
 	}
-	variants, backend, notice2, err := chooseVariants(req, backend, gpu, pipe.Config)
+	avail := availableVariants(ctx, url)
+	variants, backend, notice2, err := chooseVariants(req, backend, gpu, pipe.Config, avail)
 	if err != nil {
 		return nil, "", plain("The requested model precision is not valid.", err)
 	}
@@ -124,7 +126,7 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
 	}
-	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, tiny: isTiny(pipe.Config)}
+	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: isTiny(pipe.Config)}
 	return m, joinNotices(notice, notice2), nil
 }
 

@@ -37,7 +37,9 @@ type loadedModel struct {
 	eng      *ortweb.Engine
 	pipe     *pipeline.Pipeline
 	variants modelconfig.Variants
-	tiny     bool
+	// available: the variants the folder holds (nil: unknown).
+	available modelconfig.Available
+	tiny      bool
 	// visionRuns counts vision encoder runs since the load.
 	visionRuns int
 }
