@@ -27,12 +27,17 @@ $(ORT_LIB): package.json package-lock.json
 deps: $(ORT_LIB)
 	$(GO) mod download
 
-fixture: $(TINY)/cases.json
+fixture: $(TINY)/cases.json $(TINY)/model/random_weights.json
 
 $(TINY)/cases.json: testdata/tiny-smolvlm.tar.xz
 	rm -rf $(TINY)
 	tar -xJf $< -C testdata
 	@touch $@
+
+# The marker of a random-weight model (modelconfig.RandomWeightsFile; the
+# same bytes as internal/fixture's RandomWeightsMarker): the archive predates it.
+$(TINY)/model/random_weights.json: $(TINY)/cases.json
+	printf '{"random_weights": true}\n' > $@
 
 build: $(ORT_LIB)
 	$(GO) build -o bin/smolvlm ./cmd/smolvlm
@@ -101,11 +106,11 @@ web/ort/%: $(ORT_LIB)
 # (bin/smolvlm download), else the tiny test model, linked into models/.
 ADDR ?= 127.0.0.1:8080
 
-models/tiny-smolvlm/config.json: $(TINY)/cases.json
+models/tiny-smolvlm/random_weights.json: $(TINY)/model/random_weights.json
 	rm -rf models/tiny-smolvlm
 	cp -al $(TINY)/model models/tiny-smolvlm 2>/dev/null || cp -r $(TINY)/model models/tiny-smolvlm
 
-run: build web models/tiny-smolvlm/config.json
+run: build web models/tiny-smolvlm/random_weights.json
 	bin/smolvlm serve -addr $(ADDR) -models models -web web
 
 # index.html and go-app's loader files at the repository root, so that any

@@ -21,6 +21,11 @@ const (
 	TokenizerFile          = "tokenizer.json"
 	TokenizerConfigFile    = "tokenizer_config.json"
 	ChatTemplateFile       = "chat_template.json"
+	// RandomWeightsFile marks a folder whose weights are random (the bundled
+	// tiny test model; a benchmark model regrown at full size): its answers
+	// are random words. It holds {"random_weights": true}; internal/fixture
+	// and the Makefile's fixture target write it into the test model.
+	RandomWeightsFile = "random_weights.json"
 )
 
 // Text holds the language model's dimensions (config.json text_config).
@@ -69,6 +74,9 @@ type Config struct {
 	// AdditionalSpecialTokens lists tokenizer_config.json's
 	// additional_special_tokens, e.g. <fake_token_around_image>.
 	AdditionalSpecialTokens []string
+	// RandomWeights: the folder says its weights are random
+	// (RandomWeightsFile), so answers are random words.
+	RandomWeights bool
 }
 
 // Load reads and validates the configuration files of the model folder src.
@@ -86,6 +94,7 @@ func Load(src Source) (*Config, error) {
 		{ProcessorConfigFile, true, c.applyProcessorConfig},
 		{TokenizerConfigFile, false, c.applyTokenizerConfig},
 		{ChatTemplateFile, true, c.applyChatTemplate},
+		{RandomWeightsFile, true, c.applyRandomWeights},
 	}
 	for _, s := range steps {
 		raw, err := src.ReadFile(s.name)
@@ -327,6 +336,21 @@ func (c *Config) applyChatTemplate(raw []byte) error {
 	if j.ChatTemplate != "" {
 		c.ChatTemplate = j.ChatTemplate
 	}
+	return nil
+}
+
+// applyRandomWeights reads RandomWeightsFile's random_weights field.
+func (c *Config) applyRandomWeights(raw []byte) error {
+	var j struct {
+		RandomWeights *bool `json:"random_weights"`
+	}
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return err
+	}
+	if j.RandomWeights == nil {
+		return errors.New("random_weights is missing")
+	}
+	c.RandomWeights = *j.RandomWeights
 	return nil
 }
 

@@ -21,13 +21,17 @@ func TestLoadFixtureAndRealConfig(t *testing.T) {
 		dir                      string
 		layers, kvHeads, headDim int
 		hidden                   int
+		random                   bool
 	}{
-		{tiny, 2, 1, 32, 96},
-		{real, 30, 3, 64, 576},
+		{tiny, 2, 1, 32, 96, true},
+		{real, 30, 3, 64, 576, false},
 	} {
 		c, err := Load(Dir(tc.dir))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.RandomWeights != tc.random {
+			t.Errorf("%s: RandomWeights %v, want %v (%s)", tc.dir, c.RandomWeights, tc.random, RandomWeightsFile)
 		}
 		got := []int{c.Text.NumLayers, c.Text.NumKeyValueHeads, c.Text.HeadDim, c.Text.HiddenSize}
 		want := []int{tc.layers, tc.kvHeads, tc.headDim, tc.hidden}
@@ -98,5 +102,51 @@ func TestONNXFile(t *testing.T) {
 func TestDirRefusesEscapes(t *testing.T) {
 	if _, err := Dir(t.TempDir()).ReadFile("../etc/passwd"); err == nil {
 		t.Fatal("want error")
+	}
+}
+
+// TestRandomWeightsFromTheMarkerOnly: the tiny model's dimensions do not make
+// a folder random-weight, and the marker does whatever the dimensions.
+func TestRandomWeightsFromTheMarkerOnly(t *testing.T) {
+	tiny, err := fixture.ModelDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(fixture.Root(), "testdata", "smolvlm-256m-instruct")
+	for _, tc := range []struct {
+		name, from, marker string
+		want               bool
+		wantErr            string
+	}{
+		{"tiny dimensions, no marker", tiny, "", false, ""},
+		{"real dimensions, marker", real, `{"random_weights": true}`, true, ""},
+		{"marker saying no", tiny, `{"random_weights": false}`, false, ""},
+		{"marker without the field", real, `{}`, false, RandomWeightsFile},
+		{"marker not JSON", real, `yes`, false, RandomWeightsFile},
+	} {
+		dir := t.TempDir()
+		for _, name := range []string{ConfigFile, GenerationConfigFile, PreprocessorConfigFile, ProcessorConfigFile, TokenizerConfigFile, ChatTemplateFile} {
+			if raw, err := os.ReadFile(filepath.Join(tc.from, name)); err == nil {
+				if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if tc.marker != "" {
+			if err := os.WriteFile(filepath.Join(dir, RandomWeightsFile), []byte(tc.marker), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := Load(Dir(dir))
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: err %v, want one naming %s", tc.name, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case c.RandomWeights != tc.want:
+			t.Errorf("%s: RandomWeights %v, want %v", tc.name, c.RandomWeights, tc.want)
+		}
 	}
 }

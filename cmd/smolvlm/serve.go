@@ -14,6 +14,7 @@ import (
 
 	"github.com/pocketvlm/smolvlm/app"
 	"github.com/pocketvlm/smolvlm/hub"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/server"
 )
 
@@ -68,8 +69,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "SmolVLM is served on %s://%s/\n", scheme, ln.Addr())
 	if tiny {
-		fmt.Fprintf(stdout, "Model: the bundled tiny test model (random weights: its answers are random words).\n"+
-			"For real answers run: bin/smolvlm download (about 450 MB into %s/%s)\n", *models, realModelName)
+		fmt.Fprintf(stdout, "Model: %s/%s has random weights (the tiny test model, or a benchmark model): its answers are random words.\n"+
+			"For real answers run: bin/smolvlm download (about 450 MB into %s/%s)\n", *models, name, *models, realModelName)
 	} else {
 		fmt.Fprintf(stdout, "Model: %s/%s\n", *models, name)
 	}
@@ -78,20 +79,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // pickModel chooses the default model folder: the one asked for, else the
 // real model when its config files are complete, else the tiny test model.
-func pickModel(models, asked string) (name string, tiny bool, err error) {
+// random says the folder is marked as random weights
+// (modelconfig.RandomWeightsFile), whatever its name.
+func pickModel(models, asked string) (name string, random bool, err error) {
 	if asked != "" {
 		if _, err := os.Stat(filepath.Join(models, asked, "config.json")); err != nil {
 			return "", false, fmt.Errorf("no model folder %s in %s", asked, models)
 		}
-		return asked, asked == tinyModelName, nil
+		return asked, randomWeights(filepath.Join(models, asked)), nil
 	}
 	if hub.Verify(hub.SmolVLM256M(), filepath.Join(models, realModelName), hub.ConfigFiles) == nil {
-		return realModelName, false, nil
+		return realModelName, randomWeights(filepath.Join(models, realModelName)), nil
 	}
 	if _, err := os.Stat(filepath.Join(models, tinyModelName, "config.json")); err == nil {
-		return tinyModelName, true, nil
+		return tinyModelName, randomWeights(filepath.Join(models, tinyModelName)), nil
 	}
 	return "", false, fmt.Errorf("no model in %s: run make run (it installs the tiny test model) or bin/smolvlm download", models)
+}
+
+// randomWeights reports whether the model folder dir says its weights are
+// random. A folder whose configuration does not load is not marked: the
+// page then says why when it loads the model.
+func randomWeights(dir string) bool {
+	c, err := modelconfig.Load(modelconfig.Dir(dir))
+	return err == nil && c.RandomWeights
 }
 
 // serveUntilDone serves HTTP, or HTTPS with a certificate, until ctx ends.

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pocketvlm/smolvlm/modelconfig"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while the server writes.
@@ -141,4 +143,32 @@ func writeSelfSigned(t *testing.T, certFile, keyFile string) {
 	}
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+}
+
+// TestPickModelByMarker: whether a model has random weights comes from its
+// folder's marker (modelconfig.RandomWeightsFile), not from its name.
+func TestPickModelByMarker(t *testing.T) {
+	model, _ := fixturePaths(t)
+	models := t.TempDir()
+	for _, name := range []string{tinyModelName, "bench-256m"} {
+		if err := os.CopyFS(filepath.Join(models, name), os.DirFS(model)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(models, tinyModelName, modelconfig.RandomWeightsFile)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		asked, name string
+		random      bool
+	}{
+		{"", tinyModelName, false}, // the name alone says nothing
+		{tinyModelName, tinyModelName, false},
+		{"bench-256m", "bench-256m", true},
+	} {
+		name, random, err := pickModel(models, tc.asked)
+		if err != nil || name != tc.name || random != tc.random {
+			t.Errorf("pickModel(%q) = %q, random %v, %v; want %q, random %v", tc.asked, name, random, err, tc.name, tc.random)
+		}
+	}
 }

@@ -118,14 +118,6 @@ func elemBytes(variant string) int64 {
 	return 4
 }
 
-// tinyHiddenSize is the text hidden size below which a model is taken to be
-// the bundled random-weight test model: every real Idefics3/SmolVLM has 576
-// or more; the fixture has 96.
-const tinyHiddenSize = 256
-
-// isTiny says whether cfg is the bundled test model.
-func isTiny(cfg *modelconfig.Config) bool { return cfg.Text.HiddenSize < tinyHiddenSize }
-
 // Picture decoders.
 const (
 	decodeGo      = "go"      // imageproc.Decode, in Go

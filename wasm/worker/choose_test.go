@@ -106,15 +106,6 @@ func TestChooseVariants(t *testing.T) {
 	}
 }
 
-func TestIsTiny(t *testing.T) {
-	if isTiny(smolvlm256) {
-		t.Error("SmolVLM-256M taken for the test model")
-	}
-	if !isTiny(&modelconfig.Config{Text: modelconfig.Text{HiddenSize: 96}}) {
-		t.Error("the fixture's dimensions not taken for the test model")
-	}
-}
-
 func TestChooseDecoder(t *testing.T) {
 	for _, tc := range []struct{ format, request, want string }{
 		{"png", "", "go"},

@@ -126,7 +126,7 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
 	}
-	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: isTiny(pipe.Config)}
+	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: pipe.Config.RandomWeights}
 	return m, joinNotices(notice, notice2), nil
 }
 
