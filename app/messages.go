@@ -49,6 +49,8 @@ type workerMessage struct {
 	Notice  string   `json:"notice"`
 	Model   string   `json:"model"`
 	Tiny    bool     `json:"tiny"`
+	// Defaults are the model's own settings (nil from an older worker).
+	Defaults *modelDefaults `json:"defaults"`
 
 	// status, token, done (text) and error (message)
 	Text    string `json:"text"`
@@ -66,6 +68,14 @@ type workerMessage struct {
 	VisionMs        float64 `json:"visionMs"`
 	VisionRuns      int     `json:"visionRuns"`
 	VisionRunsTotal int     `json:"visionRunsTotal"`
+}
+
+// modelDefaults are a loaded model's settings, read by the worker from its
+// files (preprocessor_config.json, generation_config.json).
+type modelDefaults struct {
+	Split             bool    `json:"split"`
+	MaxNewTokens      int     `json:"maxNewTokens"`
+	RepetitionPenalty float64 `json:"repetitionPenalty"`
 }
 
 // decodeWorkerMessage reads one message serialised with JSON.stringify.

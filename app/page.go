@@ -20,7 +20,7 @@ type page struct {
 	phone        bool     // narrow or touch screen: the fast path by default
 	touch        bool
 	liveCamera   bool
-	splitDefault bool // the model's preprocessor_config.json do_image_splitting
+	splitDefault bool // the loaded model's do_image_splitting (loaded.defaults); true until then
 
 	worker      *modelWorker
 	workerReady bool
@@ -77,7 +77,6 @@ func (p *page) OnMount(ctx goapp.Context) {
 		}
 	}))
 	p.startWorker()
-	p.learnSplitDefault()
 }
 
 // OnDismount stops the worker and releases every JS callback.
@@ -268,8 +267,7 @@ func (p *page) changeSettings(_ goapp.Context, s Settings) {
 	p.resetChat()
 	p.loadModel()
 	if modelChanged {
-		p.splitDefault = true
-		p.learnSplitDefault()
+		p.splitDefault = true // until the new model's loaded says
 	}
 }
 

@@ -292,3 +292,28 @@ func TestAnswerStopReasons(t *testing.T) {
 		}
 	}
 }
+
+// TestPageTakesTheModelsDefaultsFromLoaded: the page learns the model's
+// do_image_splitting from loaded.defaults instead of reading the model's
+// files itself (issue 7).
+func TestPageTakesTheModelsDefaultsFromLoaded(t *testing.T) {
+	for _, modelSplit := range []bool{false, true} {
+		p, w := testPage(t)
+		p.message(msgLoaded, latest(p), func(m *workerMessage) {
+			m.Backend = "wasm"
+			m.Defaults = &modelDefaults{Split: modelSplit, MaxNewTokens: 256, RepetitionPenalty: 1}
+		})
+		p.pick(noCtx, picture{Name: "cat.png"})
+		p.ask(noCtx, "What is this?")
+		if got := lastPost(w)["split"]; got != modelSplit {
+			t.Errorf("the model's do_image_splitting %v: ask split %v", modelSplit, got)
+		}
+	}
+}
+
+func TestDecodeLoadedDefaults(t *testing.T) {
+	m, err := decodeWorkerMessage(`{"type":"loaded","defaults":{"split":false,"maxNewTokens":512,"repetitionPenalty":1.2}}`)
+	if err != nil || m.Defaults == nil || *m.Defaults != (modelDefaults{Split: false, MaxNewTokens: 512, RepetitionPenalty: 1.2}) {
+		t.Errorf("got %+v, %v", m.Defaults, err)
+	}
+}

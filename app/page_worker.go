@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -93,6 +92,9 @@ func (p *page) modelLoaded(m workerMessage) {
 	p.model.Status = loaded
 	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = m.Backend, m.DType, m.Notice, m.Tiny
 	p.model.Text, p.model.Error = "", ""
+	if m.Defaults != nil {
+		p.splitDefault = m.Defaults.Split
+	}
 }
 
 func (p *page) workerStatus(text string) {
@@ -182,26 +184,6 @@ func (p *page) workerFailed(msg string) {
 	p.model = modelState{Status: loadFailed, Error: msg}
 	p.workerReady = false
 	p.chatStarted, p.picSent, p.discarding, p.stopAsked = false, false, false, false
-}
-
-// learnSplitDefault reads the model's preprocessor_config.json for
-// do_image_splitting, the default on larger screens.
-func (p *page) learnSplitDefault() {
-	ctx, model := p.ctx, p.settings.Model
-	u := strings.TrimSuffix(model, "/") + "/preprocessor_config.json"
-	fetchText(u, func(text string, err error) {
-		var cfg struct {
-			DoImageSplitting *bool `json:"do_image_splitting"`
-		}
-		if err != nil || json.Unmarshal([]byte(text), &cfg) != nil || cfg.DoImageSplitting == nil {
-			return // keep splitting on: the processor's own default
-		}
-		ctx.Dispatch(func(goapp.Context) {
-			if p.settings.Model == model {
-				p.splitDefault = *cfg.DoImageSplitting
-			}
-		})
-	})
 }
 
 // notices are the page-wide messages, most important first.

@@ -21,8 +21,8 @@ const (
 )
 
 // variantNames are the ONNX variants a sub-model may use; "" lets the worker
-// choose from the adapter.
-var variantNames = []string{"fp32", "fp16", "q4", "q4f16"}
+// choose from the adapter and the model folder.
+var variantNames = modelconfig.AppVariants
 
 // Variants picks the ONNX variant of each sub-model; an empty field means
 // "auto": the worker decides from the GPU adapter.
@@ -63,7 +63,7 @@ type Settings struct {
 // Defaults and limits of the settings.
 const (
 	DefaultModelURL          = "/models/default/"
-	DefaultMaxNewTokens      = 256
+	DefaultMaxNewTokens      = modelconfig.DefaultMaxNewTokens
 	DefaultRepetitionPenalty = 1.1
 	maxMaxNewTokens          = 4096
 	maxRepetitionPenalty     = 3

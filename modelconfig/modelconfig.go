@@ -74,6 +74,8 @@ type Config struct {
 	// AdditionalSpecialTokens lists tokenizer_config.json's
 	// additional_special_tokens, e.g. <fake_token_around_image>.
 	AdditionalSpecialTokens []string
+	// Generation holds generation_config.json's defaults for generating.
+	Generation Generation
 	// RandomWeights: the folder says its weights are random
 	// (RandomWeightsFile), so answers are random words.
 	RandomWeights bool
@@ -178,12 +180,39 @@ func (c *Config) applyModelConfig(raw []byte) error {
 	})
 }
 
+// DefaultMaxNewTokens bounds an answer when generation_config.json has no
+// max_new_tokens: the one default of the command line's worker, the app and
+// its worker.
+const DefaultMaxNewTokens = 256
+
+// Generation is what generation_config.json sets for generate; a field it
+// leaves out gets the default named on it.
+type Generation struct {
+	MaxNewTokens      int     // max_new_tokens; DefaultMaxNewTokens
+	RepetitionPenalty float64 // repetition_penalty; 1 (off), as in transformers
+}
+
 func (c *Config) applyGenerationConfig(raw []byte) error {
 	var j struct {
-		EOSTokenID json.RawMessage `json:"eos_token_id"`
+		EOSTokenID        json.RawMessage `json:"eos_token_id"`
+		MaxNewTokens      *int            `json:"max_new_tokens"`
+		RepetitionPenalty *float64        `json:"repetition_penalty"`
 	}
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return err
+	}
+	c.Generation = Generation{MaxNewTokens: DefaultMaxNewTokens, RepetitionPenalty: 1}
+	if j.MaxNewTokens != nil {
+		if *j.MaxNewTokens <= 0 {
+			return fmt.Errorf("max_new_tokens must be positive (got %d)", *j.MaxNewTokens)
+		}
+		c.Generation.MaxNewTokens = *j.MaxNewTokens
+	}
+	if j.RepetitionPenalty != nil {
+		if *j.RepetitionPenalty <= 0 {
+			return fmt.Errorf("repetition_penalty must be positive (got %g)", *j.RepetitionPenalty)
+		}
+		c.Generation.RepetitionPenalty = *j.RepetitionPenalty
 	}
 	ids, err := intOrList(j.EOSTokenID)
 	if err != nil {

@@ -150,3 +150,40 @@ func TestRandomWeightsFromTheMarkerOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerationDefaults: generation_config.json's max_new_tokens and
+// repetition_penalty where present, else DefaultMaxNewTokens and 1 (off).
+func TestGenerationDefaults(t *testing.T) {
+	real := filepath.Join(fixture.Root(), "testdata", "smolvlm-256m-instruct")
+	for _, tc := range []struct {
+		name, generation string
+		want             Generation
+		wantErr          bool
+	}{
+		{"the real model's (neither field)", "", Generation{DefaultMaxNewTokens, 1}, false},
+		{"both set", `{"eos_token_id": 2, "max_new_tokens": 64, "repetition_penalty": 1.2}`, Generation{64, 1.2}, false},
+		{"penalty only", `{"eos_token_id": 2, "repetition_penalty": 1.05}`, Generation{DefaultMaxNewTokens, 1.05}, false},
+		{"zero tokens", `{"eos_token_id": 2, "max_new_tokens": 0}`, Generation{}, true},
+	} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(real)); err != nil {
+			t.Fatal(err)
+		}
+		if tc.generation != "" {
+			if err := os.WriteFile(filepath.Join(dir, GenerationConfigFile), []byte(tc.generation), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := Load(Dir(dir))
+		switch {
+		case tc.wantErr:
+			if err == nil || !strings.Contains(err.Error(), GenerationConfigFile) {
+				t.Errorf("%s: err %v, want one naming %s", tc.name, err, GenerationConfigFile)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case c.Generation != tc.want:
+			t.Errorf("%s: %+v, want %+v", tc.name, c.Generation, tc.want)
+		}
+	}
+}

@@ -82,6 +82,10 @@ func (v Variants) WithDefault(def string) Variants {
 	return v
 }
 
+// AppVariants are the variants the app offers for each sub-model (its
+// Precision setting and dtype link parameter) and its worker looks for.
+var AppVariants = []string{"fp32", "fp16", "q4", "q4f16"}
+
 // Compute is what a model will run on, as far as the automatic variant
 // choice cares.
 type Compute int

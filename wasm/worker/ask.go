@@ -12,13 +12,11 @@ import (
 	"github.com/pocketvlm/smolvlm/engine/ortweb"
 	"github.com/pocketvlm/smolvlm/generate"
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
 	"github.com/pocketvlm/smolvlm/sample"
 	"github.com/pocketvlm/smolvlm/tokenizer"
 )
-
-// defaultMaxNewTokens applies when an ask does not say.
-const defaultMaxNewTokens = 256
 
 // askRequest is an ask message in Go terms.
 type askRequest struct {
@@ -30,7 +28,9 @@ type askRequest struct {
 	opts    generate.Options
 }
 
-func parseAsk(msg js.Value) askRequest {
+// parseAsk reads an ask message; maxNewTokens and repetitionPenalty, when
+// absent, are the model's (generation_config.json, else its defaults).
+func parseAsk(msg js.Value, gen modelconfig.Generation) askRequest {
 	r := askRequest{
 		image:   msg.Get("image"),
 		text:    stringField(msg, "text", ""),
@@ -38,10 +38,10 @@ func parseAsk(msg js.Value) askRequest {
 		newChat: msg.Get("newChat").Truthy(),
 		decoder: stringField(msg, "decoder", ""),
 	}
-	r.opts.MaxNewTokens = int(numberField(msg, "maxNewTokens", defaultMaxNewTokens))
+	r.opts.MaxNewTokens = int(numberField(msg, "maxNewTokens", float64(gen.MaxNewTokens)))
 	r.opts.MinNewTokens = int(numberField(msg, "minNewTokens", 0))
 	r.opts.Sampling = sample.Options{
-		RepetitionPenalty: numberField(msg, "repetitionPenalty", 1),
+		RepetitionPenalty: numberField(msg, "repetitionPenalty", gen.RepetitionPenalty),
 		Temperature:       numberField(msg, "temperature", 0),
 		TopK:              int(numberField(msg, "topK", 0)),
 		TopP:              numberField(msg, "topP", 0),
@@ -59,7 +59,7 @@ func (w *worker) ask(msg js.Value) {
 		w.post(errorMessage("Load a model before asking.", "ask without a loaded model"))
 		return
 	}
-	req := parseAsk(msg)
+	req := parseAsk(msg, m.pipe.Config.Generation)
 	if strings.TrimSpace(req.text) == "" && !req.image.Truthy() {
 		w.post(errorMessage("Ask a question or add a picture.", "empty ask"))
 		return
@@ -195,7 +195,7 @@ func (w *worker) tiles(msg js.Value) {
 		w.post(errorMessage("Load a model before asking.", "tiles without a loaded model"))
 		return
 	}
-	req := parseAsk(msg)
+	req := parseAsk(msg, w.model.pipe.Config.Generation)
 	turn, decoder, err := w.prepareTurn(ctx, w.model, req)
 	if err == nil && turn.Image == nil {
 		err = errors.New("tiles without an image")

@@ -39,7 +39,7 @@ func probeVariants(ctx context.Context, src modelconfig.URL) modelconfig.Availab
 		found    = map[string]map[string]bool{}
 		answered bool
 	)
-	variants := modelconfig.AutoOrder(modelconfig.ComputeCPU) // every variant the app uses
+	variants := modelconfig.AppVariants
 	for _, part := range modelconfig.Parts {
 		found[part] = map[string]bool{}
 		for _, v := range variants {
@@ -134,5 +134,15 @@ func variantsObject(a modelconfig.Available) any {
 		"vision":  list(modelconfig.VisionEncoder),
 		"embed":   list(modelconfig.EmbedTokens),
 		"decoder": list(modelconfig.Decoder),
+	}
+}
+
+// defaultsObject is the loaded message's defaults: the model's own settings,
+// so that the page never reads the model's files itself.
+func defaultsObject(c *modelconfig.Config) map[string]any {
+	return map[string]any{
+		"split":             c.Preprocessor.DoImageSplitting,
+		"maxNewTokens":      c.Generation.MaxNewTokens,
+		"repetitionPenalty": c.Generation.RepetitionPenalty,
 	}
 }

@@ -57,6 +57,7 @@ func (w *worker) load(msg js.Value) {
 		"threads":         m.eng.Threads(),
 		"lastTokenLogits": lastTokenLogits(m.pipe),
 		"variants":        variantsObject(m.available),
+		"defaults":        defaultsObject(m.pipe.Config),
 	}, id))
 }
 
