@@ -81,6 +81,9 @@ func TestCaptionJSONGreedy(t *testing.T) {
 	if !slices.Equal(got.Tokens, c.ReferenceTokens["greedy"]) || !slices.Equal(got.InputIDs, c.InputIDs) {
 		t.Errorf("tokens %v, want %v", got.Tokens, c.ReferenceTokens["greedy"])
 	}
+	if got.Engine != "onnxruntime-cpu" {
+		t.Errorf("engine %q, want onnxruntime-cpu (the default device)", got.Engine)
+	}
 	for _, k := range []string{"preprocess", "vision", "first_token", "decode_tokens_s"} {
 		if _, ok := got.Timings[k]; !ok {
 			t.Errorf("timings_ms lacks %s", k)
@@ -123,12 +126,24 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{[]string{"caption", "-model", model, "-image", img, "-split=false", "-prompt", long}, "too long"},
 		{[]string{"caption", "-model", model, "-image", img, "-max-pixels", "1000"}, "pixels"},
 		{[]string{"caption", "-image", img}, "-model is required"},
+		{[]string{"caption", "-model", model, "-image", img, "-device", "gpu"}, "want cpu or webgpu"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		_, _, err := runCLI(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v, want one line containing %q", tc.args[:2], err, tc.want)
 		}
+	}
+}
+
+// TestCaptionWebGPUWithoutAdapter asks for WebGPU with no Vulkan driver to
+// be found: one line saying so, not a crash or a silent fall back to the CPU.
+func TestCaptionWebGPUWithoutAdapter(t *testing.T) {
+	model, dir := fixturePaths(t)
+	t.Setenv("VK_ICD_FILENAMES", filepath.Join(t.TempDir(), "no_icd.json"))
+	_, _, err := runCLI(t, "caption", "-model", model, "-image", filepath.Join(dir, "images/astronaut.png"), "-device", "webgpu")
+	if err == nil || !strings.Contains(err.Error(), "no usable Vulkan adapter") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err = %v, want one line saying there is no adapter", err)
 	}
 }
 
