@@ -18,6 +18,14 @@
 // step's past_key_values.* input without a copy, and Float32s converts only
 // the range asked for.
 //
+// On WebGPU (Options.Device) onnxruntime's WebGPU execution provider, built
+// into onnxruntime-node's library, runs Dawn on Vulkan: it needs libvulkan1
+// and a driver Dawn accepts. Without a GPU, chromium's SwiftShader works
+// (VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json on Debian);
+// Debian 12's lavapipe (Mesa 22.3) is refused for lacking
+// shaderUniform*ArrayDynamicIndexing. The decoder's present.* outputs are
+// bound to GPU buffers, so the cache never leaves the GPU between steps.
+//
 // Builds without cgo, for js/wasm and for Windows (no dlopen) get a stub whose
 // New returns an error; its API is the same.
 package ortnative
