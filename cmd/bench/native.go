@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -32,7 +33,7 @@ func nativeRun(ctx context.Context, cfg config, modelDir, picture string, pc pic
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return res, fmt.Errorf("%s: %v: %s", cfg.smolvlm, err, lastLine(stderr.String()))
+		return res, fmt.Errorf("%s: %v: %s", cfg.smolvlm, err, firstLine(strings.TrimSpace(stderr.String())))
 	}
 	var out struct {
 		InputIDs []int64            `json:"input_ids"`
@@ -55,11 +56,3 @@ func nativeRun(ctx context.Context, cfg config, modelDir, picture string, pc pic
 }
 
 func ptr(v float64) *float64 { return &v }
-
-func lastLine(s string) string {
-	s = string(bytes.TrimSpace([]byte(s)))
-	if i := bytes.LastIndexByte([]byte(s), '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
