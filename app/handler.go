@@ -1,6 +1,8 @@
 package app
 
 import (
+	_ "embed"
+
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -24,9 +26,39 @@ const (
 	backgroundColor = "#f6f7fb"
 )
 
+// serviceWorkerTemplate is go-app's app-worker.js template, changed so that
+// model files survive app updates and the app starts offline (see the file).
+//
+//go:embed app-worker.js
+var serviceWorkerTemplate string
+
+// OfflineResources are the files, besides go-app's own (the page, app.js,
+// app.wasm, icons, styles), that the service worker caches on install so the
+// installed app starts and answers offline: the model worker and both
+// onnxruntime-web builds web/worker.js may load (the Makefile's ORT_FILES).
+// The model files are not among them: the model worker keeps those in its
+// own cache, which app updates leave alone.
+var OfflineResources = []string{
+	"/web/worker.js",
+	"/web/worker.wasm",
+	"/web/wasm_exec.js",
+	"/web/icon.svg",
+	"/web/ort/ort.jspi.min.mjs",
+	"/web/ort/ort-wasm-simd-threaded.jspi.mjs",
+	"/web/ort/ort-wasm-simd-threaded.jspi.wasm",
+	"/web/ort/ort.webgpu.min.mjs",
+	"/web/ort/ort-wasm-simd-threaded.asyncify.mjs",
+	"/web/ort/ort-wasm-simd-threaded.asyncify.wasm",
+}
+
 // Handler builds the go-app handler that serves the page and go-app's own
 // resources (/app.js, /wasm_exec.js, /app-worker.js, /manifest.webmanifest,
-// /app.css). The server serves /web/ and /models/ itself.
+// /app.css). The server serves /web/ and /models/ itself. Pages wraps it
+// with the manifest's Web Share Target.
+//
+// The service worker (app-worker.js, from app/app-worker.js) precaches the
+// page, go-app's files and OfflineResources under app-<Version>, and on an
+// update deletes older app-* caches only.
 //
 // Everything is local: go-app's default icon is a remote URL, so all icons
 // are set. The generated page has no inline script or style (go-app passes
@@ -66,7 +98,9 @@ func Handler(opts HandlerOptions) *goapp.Handler {
 			EnvModelURL:  model,
 			EnvTinyModel: tiny,
 		},
-		Version: opts.Version,
+		Version:               opts.Version,
+		CacheableResources:    OfflineResources,
+		ServiceWorkerTemplate: serviceWorkerTemplate,
 	}
 }
 

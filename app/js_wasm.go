@@ -389,3 +389,40 @@ func setValue(id, v string) {
 // afterUpdate runs fn once the page shows the current state: focus and
 // scrolling need the new elements in place.
 func afterUpdate(ctx goapp.Context, fn func()) { ctx.Defer(func(goapp.Context) { fn() }) }
+
+// takeSharedPicture takes the picture the service worker kept from a Web
+// Share Target POST (see share.go) out of its cache; ok is false when there
+// is none or it is not a picture.
+func takeSharedPicture(done func(pic picture, ok bool)) {
+	caches := goapp.Window().Get("caches")
+	if !caches.Truthy() {
+		done(picture{}, false)
+		return
+	}
+	settle(caches.Call("open", shareCacheName), func(cache goapp.Value, err error) {
+		if err != nil {
+			done(picture{}, false)
+			return
+		}
+		settle(cache.Call("match", sharedPictureKey), func(resp goapp.Value, err error) {
+			if err != nil || resp == nil || !resp.Truthy() {
+				done(picture{}, false)
+				return
+			}
+			name := ""
+			if n := resp.Get("headers").Call("get", "X-File-Name"); n.Truthy() {
+				if s, err := url.PathUnescape(n.String()); err == nil {
+					name = s
+				}
+			}
+			settle(resp.Call("blob"), func(b goapp.Value, err error) {
+				cache.Call("delete", sharedPictureKey) // taken once
+				if err != nil {
+					done(picture{}, false)
+					return
+				}
+				done(pictureFromBlob(b, name))
+			})
+		})
+	})
+}

@@ -77,6 +77,28 @@ func (p *page) OnMount(ctx goapp.Context) {
 		}
 	}))
 	p.startWorker()
+	p.takeShare()
+}
+
+// takeShare loads a picture shared to the app (the Web Share Target, see
+// share.go) into the picture pane, and drops the link's shared parameter so
+// a reload does not look for it again.
+func (p *page) takeShare() {
+	q := pageQuery()
+	if !q.Has(paramShared) {
+		return
+	}
+	q.Del(paramShared)
+	replaceQuery(q)
+	takeSharedPicture(func(pic picture, ok bool) {
+		p.ctx.Dispatch(func(ctx goapp.Context) {
+			if !ok {
+				p.pickError = "The shared picture could not be read. Pick it here instead."
+				return
+			}
+			p.pick(ctx, pic)
+		})
+	})
 }
 
 // OnDismount stops the worker and releases every JS callback.

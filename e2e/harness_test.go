@@ -114,7 +114,7 @@ func runMake(target string) ([]byte, error) {
 func startSite() (*httptest.Server, error) {
 	app.Routes()
 	site, err := server.New(server.Options{
-		Pages:     app.Handler(app.HandlerOptions{TinyModel: true}),
+		Pages:     app.Pages(app.HandlerOptions{TinyModel: true}),
 		WebDir:    filepath.Join(suite.root, "web"),
 		ModelsDir: suite.fixture,
 	})

@@ -51,7 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	app.Routes()
 	h, err := server.New(server.Options{
-		Pages:          app.Handler(app.HandlerOptions{ModelURL: "/models/" + name + "/", TinyModel: tiny}),
+		Pages:          app.Pages(app.HandlerOptions{ModelURL: "/models/" + name + "/", TinyModel: tiny}),
 		WebDir:         *web,
 		ModelsDir:      *models,
 		ConnectSources: hubSources,
