@@ -73,3 +73,6 @@ func setValue(string, string) {}
 func afterUpdate(goapp.Context, func()) {}
 
 func takeSharedPicture(done func(picture, bool)) { done(picture{}, false) }
+
+// background has no browser work to run.
+func background(goapp.Context, func()) {}

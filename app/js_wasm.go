@@ -426,3 +426,7 @@ func takeSharedPicture(done func(pic picture, ok bool)) {
 		})
 	})
 }
+
+// background runs fn in a goroutine of the page (ctx.Async), for browser
+// work that awaits promises.
+func background(ctx goapp.Context, fn func()) { ctx.Async(fn) }

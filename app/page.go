@@ -39,6 +39,10 @@ type page struct {
 	cameraOpen  bool
 
 	settingsOpen bool
+	storage      storageInfo
+	storageBusy  string // the model folder being deleted
+	storageErr   string
+	persistAsked bool
 	release      []func()
 	// ctx is the page's own context, for work that outlives the event that
 	// started it: a context taken from an event belongs to the element that
@@ -159,8 +163,12 @@ func (p *page) Render() goapp.UI {
 			Defaults:     p.defaults,
 			SplitDefault: p.settings.Split.Resolve(p.phone, p.splitDefault),
 			Phone:        p.phone,
+			Storage:      p.storage,
+			StorageBusy:  p.storageBusy,
+			StorageErr:   p.storageErr,
 			OnChange:     p.changeSettings,
 			OnClose:      p.closeSettings,
+			OnDelete:     p.deleteModel,
 		}),
 	)
 }
@@ -310,6 +318,7 @@ func (p *page) toggleSettings(ctx goapp.Context) {
 		return
 	}
 	p.settingsOpen = true
+	p.refreshStorage()
 	afterUpdate(ctx, func() { focusElement("settings-close") })
 }
 

@@ -95,6 +95,10 @@ func (p *page) modelLoaded(m workerMessage) {
 	if m.Defaults != nil {
 		p.splitDefault = m.Defaults.Split
 	}
+	p.askPersistence()
+	if p.settingsOpen {
+		p.refreshStorage()
+	}
 }
 
 func (p *page) workerStatus(text string) {

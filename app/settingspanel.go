@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"strconv"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -12,8 +13,12 @@ type settingsPanelProps struct {
 	Defaults     Settings
 	SplitDefault bool // what "automatic" detail means on this screen now
 	Phone        bool
+	Storage      storageInfo
+	StorageBusy  string // the model folder being deleted
+	StorageErr   string
 	OnChange     func(ctx goapp.Context, s Settings)
 	OnClose      func(ctx goapp.Context)
+	OnDelete     func(ctx goapp.Context, folder string) // delete a model's stored files
 }
 
 // settingsPanel edits the settings. Every change goes through the same
@@ -81,6 +86,8 @@ func (c *settingsPanel) Render() goapp.UI {
 						formatFloat(s.RepetitionPenalty), 1, maxRepetitionPenalty, 0.05),
 				),
 				c.group("Word choice", "", c.samplingFields(s.Sampling)...),
+				c.group("Storage on this device", "Model files are kept after the first download, so the app also works offline.",
+					c.storageFields()...),
 				goapp.Button().ID("settings-reset").Class("button secondary").Type("button").
 					OnClick(c.onReset).
 					Text("Back to defaults"),
@@ -233,4 +240,52 @@ func (c *settingsPanel) onSampling(ctx goapp.Context, _ goapp.Event) {
 func (c *settingsPanel) onReset(ctx goapp.Context, _ goapp.Event) {
 	c.errs = nil
 	c.Props.OnChange(ctx, c.Props.Defaults)
+}
+
+// storageFields show the site's storage use and each stored model with a
+// button that deletes it.
+func (c *settingsPanel) storageFields() []goapp.UI {
+	st := c.Props.Storage
+	if !st.Known {
+		return []goapp.UI{goapp.P().ID("storage-usage").Class("small").Text("Reading the storage…")}
+	}
+	usage := "This site uses " + formatBytes(st.Usage)
+	if st.Quota > 0 {
+		usage += " of the " + formatBytes(st.Quota) + " the browser allows"
+	}
+	kept := "The browser may delete the files when the device runs short of space."
+	if st.Persisted {
+		kept = "The browser keeps the files until you delete them."
+	}
+	fields := []goapp.UI{
+		goapp.P().ID("storage-usage").Class("small").
+			DataSet("usage", st.Usage).DataSet("quota", st.Quota).DataSet("persisted", st.Persisted).
+			Text(usage + ". " + kept),
+	}
+	if c.Props.StorageErr != "" {
+		fields = append(fields, goapp.P().Class("field-error").Text(c.Props.StorageErr))
+	}
+	if len(st.Models) == 0 {
+		return append(fields, goapp.P().ID("storage-models").Class("muted small").Text("No model files are stored."))
+	}
+	return append(fields, goapp.Ul().ID("storage-models").Class("storage-models").Body(
+		goapp.Range(st.Models).Slice(func(i int) goapp.UI {
+			m := st.Models[i]
+			busy := c.Props.StorageBusy == m.URL
+			label := "Delete"
+			if busy {
+				label = "Deleting…"
+			}
+			return goapp.Li().Class("storage-model").DataSet("model", m.URL).DataSet("bytes", m.Bytes).Body(
+				goapp.Span().Class("storage-model-name").Text(m.URL),
+				goapp.Span().Class("storage-model-size muted small").
+					Text(fmt.Sprintf("%s · %d files", formatBytes(m.Bytes), m.Files)),
+				goapp.Button().Class("button secondary storage-delete").Type("button").
+					Aria("label", "Delete the stored files of "+m.URL).
+					Disabled(c.Props.StorageBusy != "").
+					OnClick(func(ctx goapp.Context, _ goapp.Event) { c.Props.OnDelete(ctx, m.URL) }).
+					Text(label),
+			)
+		}),
+	))
 }

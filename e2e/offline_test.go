@@ -285,3 +285,36 @@ func TestShareTarget(t *testing.T) {
 	}
 	tb.screenshot("share-target")
 }
+
+// TestStorageDeleteModel opens the settings after a model load: they show
+// the site's storage use and the model folder's stored bytes, and its
+// Delete button empties the model cache.
+func TestStorageDeleteModel(t *testing.T) {
+	requireSuite(t)
+	site := newPWASite(t, "storage-1")
+	tb := openAppAt(t, site.url, offlineQuery, desktop)
+	files := tb.modelCacheFiles()
+	if files == 0 {
+		t.Fatalf("the model cache %s is empty after a load", app.ModelCacheName)
+	}
+	if err := chromedp.Do(tb.ctx, chromedp.Click(chromedp.ID("settings-toggle"))); err != nil {
+		t.Fatal(err)
+	}
+	tb.pollJS("the settings show no stored model", `document.querySelectorAll('#storage-models .storage-model').length === 1`, 20*time.Second)
+	type stored struct{ Model, Bytes, Usage string }
+	s := eval[stored](tb, `(() => { const m = document.querySelector('.storage-model');
+	  return {model: m.dataset.model, bytes: m.dataset.bytes, usage: document.getElementById('storage-usage').dataset.usage} })()`)
+	if s.Model != site.url+"/models/default/" {
+		t.Errorf("the stored model is %q, want %q", s.Model, site.url+"/models/default/")
+	}
+	if s.Bytes == "" || s.Bytes == "0" || s.Usage == "" || s.Usage == "0" {
+		t.Errorf("stored bytes %q, site usage %q: want both above 0", s.Bytes, s.Usage)
+	}
+	if err := chromedp.Do(tb.ctx, chromedp.Click(chromedp.CSS(".storage-delete"))); err != nil {
+		t.Fatal(err)
+	}
+	tb.pollJS("the deleted model is still listed", `document.querySelectorAll('#storage-models .storage-model').length === 0`, 20*time.Second)
+	if n := tb.modelCacheFiles(); n != 0 {
+		t.Errorf("after Delete the model cache holds %d of its %d files", n, files)
+	}
+}
