@@ -2,6 +2,8 @@ package app
 
 import (
 	"io"
+	"os"
+	"slices"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -69,5 +71,56 @@ func TestHandlerResourcesAreLocal(t *testing.T) {
 	js := get(t, opts, "/app.js")
 	if !strings.Contains(js, `"SMOLVLM_MODEL_URL":"/models/other/"`) || !strings.Contains(js, `"SMOLVLM_TINY_MODEL":"0"`) {
 		t.Error("app.js does not pass the model URL and tiny flag to the page")
+	}
+}
+
+// TestOfflineResourcesHaveEveryORTFile keeps the service worker's precache
+// in step with the onnxruntime-web files `make web` copies (ORT_FILES), so
+// either build web/worker.js picks is there offline.
+func TestOfflineResourcesHaveEveryORTFile(t *testing.T) {
+	mk, err := os.ReadFile("../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^ORT_FILES\s*:=((?:.*\\\n)*.*)$`).FindSubmatch(mk)
+	if m == nil {
+		t.Fatal("no ORT_FILES in the Makefile")
+	}
+	files := strings.Fields(strings.ReplaceAll(string(m[1]), "\\\n", " "))
+	if len(files) == 0 {
+		t.Fatal("ORT_FILES is empty")
+	}
+	for _, f := range files {
+		if !slices.Contains(OfflineResources, "/web/ort/"+f) {
+			t.Errorf("OfflineResources lacks /web/ort/%s (Makefile ORT_FILES)", f)
+		}
+	}
+	worker := get(t, HandlerOptions{Version: "t"}, "/app-worker.js")
+	for _, r := range append([]string{"/web/app.wasm", "/"}, OfflineResources...) {
+		if !strings.Contains(worker, `"`+r+`"`) {
+			t.Errorf("app-worker.js does not precache %s", r)
+		}
+	}
+	if !strings.Contains(worker, `const cacheName = "app-" + "t";`) || strings.Contains(worker, "{{") {
+		t.Error("app-worker.js is not filled in from the template")
+	}
+}
+
+// TestManifestHasShareTarget checks Pages adds the Web Share Target to
+// go-app's manifest and keeps the rest.
+func TestManifestHasShareTarget(t *testing.T) {
+	Routes()
+	for _, path := range []string{manifestPath, manifestAliasPath} {
+		rec := httptest.NewRecorder()
+		Pages(HandlerOptions{Version: "t"}).ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		body := rec.Body.String()
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/manifest+json" {
+			t.Fatalf("GET %s: %d %q", path, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		for _, want := range []string{`"share_target":{`, `"action":"/share"`, `"method":"POST"`, `"enctype":"multipart/form-data"`, `"name":"image"`, `"accept":["image/*"]`, `"short_name":"SmolVLM"`, `"start_url":"/"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET %s: no %s in %s", path, want, body)
+			}
+		}
 	}
 }
