@@ -127,6 +127,17 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
 	}
+	// The first question should not pay for shader compilation: on WebGPU
+	// everything runs once now, the vision encoder too; on WebAssembly only
+	// the cheap text path, since a blank tile costs as much as a real one.
+	if warm := msg.Get("warmUp"); warm.IsUndefined() || warm.Truthy() {
+		w.status("Preparing the model")
+		if err := pipe.WarmUp(ctx, backend == ortweb.BackendWebGPU); err != nil {
+			pipe.Close()
+			eng.Close()
+			return nil, "", plain("The model could not be prepared.", err)
+		}
+	}
 	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: pipe.Config.RandomWeights}
 	return m, joinNotices(notice, notice2), nil
 }
