@@ -28,6 +28,12 @@ type Engine struct {
 
 	smu      sync.Mutex // guards sessions
 	sessions map[*Session]struct{}
+
+	// createMu makes sessions on the WebGPU execution provider one at a
+	// time: they share one device, whose command encoder is not safe for
+	// concurrent use (on an H200, concurrent creation failed with "Command
+	// encoding already finished" and wrong results, or crashed).
+	createMu sync.Mutex
 }
 
 var _ engine.Engine = (*Engine)(nil)
@@ -115,7 +121,13 @@ func (e *Engine) load(ctx context.Context, name string, create func() (sessionHa
 	if e.env == nil {
 		return nil, errClosed
 	}
+	if e.cfg.ep != "" {
+		e.createMu.Lock()
+	}
 	h, err := create()
+	if e.cfg.ep != "" {
+		e.createMu.Unlock()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", name, err)
 	}
