@@ -1,8 +1,10 @@
 package pipeline_test
 
 import (
+	"cmp"
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/pocketvlm/smolvlm/internal/fixture"
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
+	"github.com/pocketvlm/smolvlm/sample"
 )
 
 // swiftShaderICD is the Vulkan driver Debian's chromium ships: SwiftShader,
@@ -42,38 +45,121 @@ func TestGenerateWebGPUMatchesOnnxruntime(t *testing.T) {
 	if e.Name() != "onnxruntime-webgpu" {
 		t.Errorf("Name() = %q", e.Name())
 	}
-	var pc *preparedCase
+	// SMOLVLM_WEBGPU_VARIANTS (e.g. "fp32,q4,q4f16,fp16") widens the check
+	// on a real GPU, where the float16 variants run (shader-f16) and where
+	// every case is quick; here one fp32 case is what SwiftShader allows.
+	variants := strings.Split(cmp.Or(os.Getenv("SMOLVLM_WEBGPU_VARIANTS"), "fp32"), ",")
+	all := os.Getenv("SMOLVLM_WEBGPU_VARIANTS") != ""
+	steps := webgpuSteps
+	if all {
+		steps = referenceMaxNewTokens
+	}
+	var cases []preparedCase
 	for _, c := range preparedCases(t) {
-		if c.exactTile && len(c.c.ORTTokens["fp32"]) >= webgpuSteps && (pc == nil || len(c.image.Tiles) < len(pc.image.Tiles)) {
-			pc = &c
+		if !c.exactTile || len(c.c.ORTTokens["fp32"]) < steps {
+			continue
+		}
+		if all || len(cases) == 0 || len(c.image.Tiles) < len(cases[0].image.Tiles) {
+			if !all {
+				cases = cases[:0]
+			}
+			cases = append(cases, c)
 		}
 	}
-	if pc == nil {
+	if len(cases) == 0 {
 		t.Fatal("no bit-exact case with enough reference tokens")
 	}
-	p := openFixture(t)
-	start := time.Now()
-	if err := p.LoadModel(context.Background(), e, modelconfig.SameVariant("fp32")); err != nil {
-		t.Fatal(err)
+	for _, variant := range variants {
+		p := openFixture(t)
+		start := time.Now()
+		if err := p.LoadModel(context.Background(), e, modelconfig.SameVariant(variant)); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s load on %s: %v", variant, e.Name(), time.Since(start).Round(time.Millisecond))
+		for _, pc := range cases {
+			checkWebGPUCase(t, p, pc, variant, steps)
+		}
+		p.Close()
 	}
-	defer p.Close()
-	t.Logf("load on %s: %v", e.Name(), time.Since(start).Round(time.Millisecond))
+}
+
+// checkWebGPUCase compares one case's greedy tokens with onnxruntime CPU's
+// for variant.
+func checkWebGPUCase(t *testing.T, p *pipeline.Pipeline, pc preparedCase, variant string, steps int) {
+	t.Helper()
+	want, ok := pc.c.ORTTokens[variant]
+	if !ok {
+		t.Fatalf("%s: the fixture has no onnxruntime CPU tokens for %s", pc.c.ID, variant)
+	}
 	chat, err := p.NewChat()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer chat.Close()
 	ans, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt},
-		generate.Options{MaxNewTokens: webgpuSteps})
+		generate.Options{MaxNewTokens: steps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := pc.c.ORTTokens["fp32"]
-	n := fixture.ComparableSteps(pc.c.ORTMargins["fp32"], 1e-3, webgpuSteps)
+	n := fixture.ComparableSteps(pc.c.ORTMargins[variant], 1e-3, steps)
 	if err := checkTokens(ans.Tokens[:min(n, len(ans.Tokens))], want[:n]); err != nil {
-		t.Errorf("%s on %s: %v", pc.c.ID, e.Name(), err)
+		t.Errorf("%s %s on WebGPU: %v", pc.c.ID, variant, err)
 	}
 	tm := ans.Timings
-	t.Logf("%s (%d tiles): %d of %d steps compared; vision %v, first token %v, %.2f tok/s", pc.c.ID, len(pc.image.Tiles),
-		n, webgpuSteps, tm.Vision.Round(time.Millisecond), tm.FirstToken.Round(time.Millisecond), tm.DecodeTokensPerSecond())
+	t.Logf("%s %s (%d tiles): %d of %d steps compared; vision %v, first token %v, %.2f tok/s", pc.c.ID, variant, len(pc.image.Tiles),
+		n, steps, tm.Vision.Round(time.Millisecond), tm.FirstToken.Round(time.Millisecond), tm.DecodeTokensPerSecond())
+}
+
+// TestWebGPUWhereFloat16Parts is a diagnostic for a real GPU, not part of
+// make test (it skips unless SMOLVLM_WEBGPU_VARIANTS is set): it finds which
+// sub-model's float16 kernels on WebGPU part from onnxruntime CPU, by running
+// one float16 part at a time among fp32 ones on both engines and logging the
+// first step where their greedy tokens differ.
+func TestWebGPUWhereFloat16Parts(t *testing.T) {
+	if os.Getenv("SMOLVLM_WEBGPU_VARIANTS") == "" {
+		t.Skip("diagnostic for a GPU with shader-f16: set SMOLVLM_WEBGPU_VARIANTS")
+	}
+	gpu, err := ortnative.New(ortnative.Options{Device: ortnative.DeviceWebGPU})
+	if err != nil {
+		t.Fatalf("webgpu engine: %v", err)
+	}
+	defer gpu.Close()
+	cpu, err := ortnative.New(ortnative.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cpu.Close()
+	for _, pc := range preparedCases(t) {
+		if !pc.exactTile {
+			continue
+		}
+		for _, f16 := range []string{"fp16", "q4f16"} {
+			for _, part := range []string{"vision", "embed", "decoder"} {
+				v := modelconfig.Variants{Vision: "fp32", Embed: "fp32", Decoder: "fp32"}
+				switch part {
+				case "vision":
+					v.Vision = f16
+				case "embed":
+					v.Embed = f16
+				case "decoder":
+					v.Decoder = f16
+				}
+				var got [2][]int64
+				for i, e := range []*ortnative.Engine{cpu, gpu} {
+					p := openFixture(t)
+					if err := p.LoadModel(context.Background(), e, v); err != nil {
+						t.Fatal(err)
+					}
+					ans, err := answer(p, pc, sample.Options{})
+					p.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = ans.Tokens
+				}
+				t.Logf("%-22s %s %-7s on WebGPU vs CPU: first difference at step %d of %d",
+					pc.c.ID, f16, part, fixture.FirstDiff(got[1], got[0]), len(got[0]))
+			}
+		}
+	}
 }
