@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"hash/fnv"
 	"io"
 	"math"
@@ -122,7 +123,8 @@ func readManifest(skeletonDir string) (map[string]fileEntry, error) {
 }
 
 // copyConfigs copies the skeleton's top-level files (configs, tokenizer,
-// stripped.json, which marks the copy as random weights) into outDir.
+// stripped.json) into outDir, and marks the copy as random weights
+// (modelconfig.RandomWeightsFile), so the app says its answers are noise.
 func copyConfigs(skeletonDir, outDir string) error {
 	entries, err := os.ReadDir(skeletonDir)
 	if err != nil {
@@ -135,6 +137,10 @@ func copyConfigs(skeletonDir, outDir string) error {
 		if err := copyFile(filepath.Join(skeletonDir, e.Name()), filepath.Join(outDir, e.Name())); err != nil {
 			return fmt.Errorf("regrow: %w", err)
 		}
+	}
+	marker := filepath.Join(outDir, modelconfig.RandomWeightsFile)
+	if err := os.WriteFile(marker, []byte(`{"random_weights": true}`+"\n"), 0o644); err != nil {
+		return fmt.Errorf("regrow: %w", err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"math"
 	"os"
 	"path/filepath"
@@ -369,6 +370,9 @@ func TestRegrowSkeleton(t *testing.T) {
 		if st.Size() != manifest[name].Size {
 			t.Errorf("%s: %d bytes, stripped.json says %d", name, st.Size(), manifest[name].Size)
 		}
+	}
+	if cfg, err := modelconfig.Load(modelconfig.Dir(out)); err != nil || !cfg.RandomWeights {
+		t.Errorf("the regrown folder should load as random weights: %v", err)
 	}
 	for _, name := range []string{"config.json", "tokenizer.json", "preprocessor_config.json"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
