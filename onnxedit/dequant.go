@@ -1,0 +1,654 @@
+package onnxedit
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// DequantizeMatMulNBits turns 4-bit weights back into float32 MatMuls.
+//
+// Why: onnxruntime-web's WebAssembly backend has no fast kernel for
+// MatMulNBits (com.microsoft); measured in Chromium with onnxruntime-web
+// 1.30, the q4 SmolVLM decoder runs at 2.1 tokens/s and the fp32 one, plain
+// MatMuls, at 15.8. The fp32 files are 3.6 times bigger to download, so the
+// app downloads q4 and dequantizes it in memory.
+//
+// The operator's contract is onnxruntime's (docs/ContribOperators.md,
+// com.microsoft.MatMulNBits, and the CPU kernel's fallback in
+// contrib_ops/cpu/quantization/matmul_nbits.cc): Y = A × W with W [K, N];
+// B is uint8 [N, k_blocks, blob_size], k_blocks = ceil(K / block_size),
+// blob_size = block_size·bits/8, each block's values packed along K, low
+// nibble first; scales [N·k_blocks] of A's type; zero_points either packed
+// like B, [N, ceil(k_blocks·bits/8)] (each row padded to whole bytes), or
+// unpacked [N·k_blocks] of A's type, 2^(bits-1) = 8 when absent; and
+//
+//	W[k][n] = (q[n][k] − zp[n][k/block_size]) · scale[n][k/block_size].
+
+const (
+	// dequantPrefix starts the names of the values and nodes the rewrite
+	// adds besides the weights.
+	dequantPrefix = "onnxedit/dequant"
+	// quantBits is the only bit width rewritten.
+	quantBits = 4
+	// minBlockSize is the smallest block the contract allows; blocks are
+	// powers of two.
+	minBlockSize = 16
+	// defaultZeroPoint is 2^(bits-1), the zero point of a node without one.
+	defaultZeroPoint = 1 << (quantBits - 1)
+	// dequantTile is the granularity of the columns split among workers:
+	// 16 floats, one 64-byte cache line of a row of W.
+	dequantTile = 16
+	// minParallelWeights is the size from which a weight is filled by
+	// several goroutines.
+	minParallelWeights = 1 << 20
+)
+
+// MatMulNBits input indices (onnxruntime's InputIndex).
+const (
+	nbitsA = iota
+	nbitsB
+	nbitsScales
+	nbitsZeroPoints
+	nbitsGIdx
+	nbitsBias
+)
+
+// More field numbers (onnx/onnx.proto).
+const (
+	attrInt    = 3  // AttributeProto.i
+	attrGraph  = 6  // AttributeProto.g
+	attrGraphs = 11 // AttributeProto.graphs
+
+	nodeDocString = 6 // NodeProto.doc_string
+	nodeMetadata  = 9 // NodeProto.metadata_props
+
+	tensorFloatData    = 4  // TensorProto.float_data
+	tensorInt32Data    = 5  // TensorProto.int32_data
+	tensorDataLocation = 14 // TensorProto.data_location
+	// dataLocationExternal is TensorProto.DataLocation.EXTERNAL.
+	dataLocationExternal = 1
+)
+
+// DequantizeMatMulNBits returns a copy of model (a serialized ONNX
+// ModelProto) in which every MatMulNBits node of the main graph that can be
+// rewritten is a MatMul(A, W), W a new float32 initializer [K, N] with
+// raw_data, followed by an Add of the node's bias when it has one. A node is
+// rewritten when it is 4-bit, not prepacked (weight_prepacked 0), has no
+// g_idx, its B, scales and zero_points are initializers of the main graph
+// (not graph inputs, which a caller could override), its scales are float32
+// (so A is float32: float16 models are left alone) and every size agrees
+// with K, N and block_size. Other MatMulNBits nodes, and any inside
+// subgraphs (If, Loop), are left as they are; HasMatMulNBits on the result
+// says whether any remain.
+//
+// B, scales and zero_points are removed when nothing else reads them; W
+// takes B's place among the initializers. The rest of the file is copied
+// byte for byte, in one allocation of the final size. A model with nothing
+// to rewrite is returned as it is, not copied.
+//
+// Errors wrap ErrNotONNX or ErrUnexpectedStructure. Hostile input makes an
+// error, never a panic.
+func DequantizeMatMulNBits(model []byte) ([]byte, error) {
+	m, err := parseModel(model)
+	if err != nil {
+		return nil, err
+	}
+	g, err := m.parseGraph()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := planDequant(g)
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.nodes) == 0 {
+		return model, nil
+	}
+	return m.withSizedEdits(plan.edits()), nil
+}
+
+// HasMatMulNBits reports whether the main graph of model has a MatMulNBits
+// node (com.microsoft): whether the model needs the 4-bit kernel, or, after
+// DequantizeMatMulNBits, whether some node was left quantized.
+func HasMatMulNBits(model []byte) bool {
+	m, err := parseModel(model)
+	if err != nil {
+		return false
+	}
+	g, err := m.parseGraph()
+	if err != nil {
+		return false
+	}
+	for i := range g.nodes {
+		if g.nodes[i].is("MatMulNBits", "com.microsoft") {
+			return true
+		}
+	}
+	return false
+}
+
+// nbitsNode is a MatMulNBits node that the rewrite replaces.
+type nbitsNode struct {
+	node *node
+	w    *weight
+	// matmulOut is what the MatMul computes: the node's output, or a fresh
+	// value that the bias Add reads.
+	matmulOut, addName string
+}
+
+// weight is one dequantized initializer, shared by the nodes that read the
+// same B, scales and zero points.
+type weight struct {
+	name                 string
+	k, n, blockSize      int
+	b, scales            []byte // raw little-endian data
+	zp                   []byte // packed uint8, unpacked float32, or nil
+	zpFloat              bool
+	bName, sName, zpName string
+}
+
+// dequantPlan is everything the rewrite changes.
+type dequantPlan struct {
+	nodes   []nbitsNode
+	weights map[string]*weight // by B's name
+	// initFields are the main graph's initializer fields by name; drop are
+	// those no node reads after the rewrite.
+	initFields map[string]field
+	drop       map[string]bool
+}
+
+// planDequant picks the nodes to rewrite and the initializers to drop.
+func planDequant(g *graph) (*dequantPlan, error) {
+	p := &dequantPlan{weights: map[string]*weight{}, initFields: map[string]field{}, drop: map[string]bool{}}
+	err := eachField(g.data, func(f field) error {
+		if f.num == graphInitializer {
+			name, err := stringField(f.data, tensorName)
+			p.initFields[name] = f
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: its graph does not parse (%w)", ErrUnexpectedStructure, err)
+	}
+	outer, err := g.subgraphRefs()
+	if err != nil {
+		return nil, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
+	}
+	used := g.usedNames(outer)
+	fresh := func(base string) string {
+		name := base
+		for i := 2; used[name]; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		used[name] = true
+		return name
+	}
+	for i := range g.nodes {
+		n := &g.nodes[i]
+		if !n.is("MatMulNBits", "com.microsoft") {
+			continue
+		}
+		w, ok, err := g.weightOf(n, p)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if w.name == "" {
+			w.name = fresh(weightName(w.bName))
+			p.weights[w.bName] = w
+		}
+		nn := nbitsNode{node: n, w: w, matmulOut: n.outputs[0]}
+		if hasInput(n, nbitsBias) {
+			prefix := dequantPrefix + "/" + n.name
+			nn.matmulOut, nn.addName = fresh(prefix+"/matmul_out"), fresh(prefix+"/bias_add")
+		}
+		p.nodes = append(p.nodes, nn)
+	}
+	// An initializer goes when every read of it is by a rewritten node.
+	reads := map[string]int{}
+	for _, nn := range p.nodes {
+		for _, in := range nn.node.inputs[nbitsB:min(len(nn.node.inputs), nbitsZeroPoints+1)] {
+			reads[in]++
+		}
+	}
+	for name, r := range reads {
+		_, isOutput := g.outputs[name]
+		if name != "" && r == g.consumers[name] && outer[name] == 0 && !isOutput {
+			p.drop[name] = true
+		}
+	}
+	return p, nil
+}
+
+// weightName is the dequantized weight's name: B's, without the _Q4 the
+// quantizer added, or with _fp32 when it had none.
+func weightName(b string) string {
+	if base, ok := strings.CutSuffix(b, "_Q4"); ok && base != "" {
+		return base
+	}
+	return b + "_fp32"
+}
+
+func hasInput(n *node, i int) bool { return len(n.inputs) > i && n.inputs[i] != "" }
+
+// weightOf checks that n can be rewritten and returns its weight (new, with
+// no name yet, or one already planned for the same B). ok is false for a
+// node to leave as it is; err is for one that breaks the operator's
+// contract.
+func (g *graph) weightOf(n *node, p *dequantPlan) (w *weight, ok bool, err error) {
+	if len(n.outputs) != 1 || n.outputs[0] == "" || !hasInput(n, nbitsA) || !hasInput(n, nbitsScales) ||
+		hasInput(n, nbitsGIdx) || len(n.inputs) > nbitsBias+1 {
+		return nil, false, nil
+	}
+	attrs, err := intAttrs(n)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: MatMulNBits node %q does not parse (%w)", ErrUnexpectedStructure, n.name, err)
+	}
+	bits, ok := attrs["bits"]
+	if !ok {
+		bits = quantBits
+	}
+	k, n1, bs := attrs["K"], attrs["N"], attrs["block_size"]
+	if bits != quantBits || attrs["weight_prepacked"] != 0 || k <= 0 || n1 <= 0 || bs < minBlockSize || bs&(bs-1) != 0 ||
+		k > math.MaxInt32 || n1 > math.MaxInt32 || bs > math.MaxInt32 || k*n1 > math.MaxInt32/4 {
+		return nil, false, nil
+	}
+	in := n.inputs
+	zpName := ""
+	if hasInput(n, nbitsZeroPoints) {
+		zpName = in[nbitsZeroPoints]
+	}
+	if w := p.weights[in[nbitsB]]; w != nil {
+		same := w.sName == in[nbitsScales] && w.zpName == zpName && w.k == int(k) && w.n == int(n1) && w.blockSize == int(bs)
+		return w, same, nil
+	}
+	w = &weight{k: int(k), n: int(n1), blockSize: int(bs), bName: in[nbitsB], sName: in[nbitsScales], zpName: zpName}
+	blocks := (w.k + w.blockSize - 1) / w.blockSize
+	var dt int
+	if w.b, dt, ok = g.initData(w.bName); !ok || dt != dataTypeUint8 || len(w.b) != w.n*blocks*w.blockSize/2 {
+		return nil, false, nil
+	}
+	if w.scales, dt, ok = g.initData(w.sName); !ok || dt != dataTypeFloat || len(w.scales) != 4*w.n*blocks {
+		return nil, false, nil
+	}
+	if zpName != "" {
+		if w.zp, dt, ok = g.initData(zpName); !ok {
+			return nil, false, nil
+		}
+		switch {
+		case dt == dataTypeUint8 && len(w.zp) == w.n*((blocks+1)/2):
+		case dt == dataTypeFloat && len(w.zp) == 4*w.n*blocks:
+			w.zpFloat = true
+		default:
+			return nil, false, nil
+		}
+	}
+	return w, true, nil
+}
+
+// intAttrs reads a node's int attributes by name.
+func intAttrs(n *node) (map[string]int64, error) {
+	attrs := map[string]int64{}
+	err := eachField(n.f.data, func(f field) error {
+		if f.num != nodeAttribute {
+			return nil
+		}
+		attr, err := f.message()
+		if err != nil {
+			return err
+		}
+		var (
+			name  string
+			v     int64
+			isInt bool
+		)
+		err = eachField(attr, func(f field) error {
+			var err error
+			switch f.num {
+			case attrName:
+				name, err = f.str()
+			case attrInt:
+				v, isInt = int64(f.u), f.typ == wireVarint
+			}
+			return err
+		})
+		if err == nil && isInt {
+			attrs[name] = v
+		}
+		return err
+	})
+	return attrs, err
+}
+
+// initData returns the data of the initializer called name, little-endian
+// as raw_data holds it, and its data type. ok is false for a name that is
+// no initializer or also a graph input, for external data, and for data
+// held in typed fields other than float_data (FLOAT) and int32_data (UINT8).
+func (g *graph) initData(name string) (data []byte, dataType int, ok bool) {
+	t, isInit := g.inits[name]
+	if !isInit || g.inputNames[name] {
+		return nil, 0, false
+	}
+	var (
+		raw, typed []byte
+		haveRaw    bool
+		external   bool
+	)
+	err := eachField(t, func(f field) error {
+		switch f.num {
+		case tensorDataType:
+			dataType = int(f.u)
+		case tensorRawData:
+			raw, haveRaw = f.data, true
+		case tensorDataLocation:
+			external = f.u == dataLocationExternal
+		case tensorFloatData, tensorInt32Data:
+			switch f.typ {
+			case wireBytes:
+				typed = append(typed, f.data...)
+			case wireFixed32:
+				typed = binary.LittleEndian.AppendUint32(typed, uint32(f.u))
+			case wireVarint:
+				typed = appendVarint(typed, f.u)
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil || external:
+		return nil, 0, false
+	case haveRaw:
+		return raw, dataType, true
+	case dataType == dataTypeFloat:
+		// Packed float_data is raw little-endian floats already.
+		return typed, dataType, len(typed)%4 == 0
+	case dataType == dataTypeUint8:
+		// int32_data holds one varint per value.
+		r := fieldReader{msg: typed}
+		var out []byte
+		for r.off < len(r.msg) {
+			v, err := r.varint()
+			if err != nil || v > math.MaxUint8 {
+				return nil, 0, false
+			}
+			out = append(out, byte(v))
+		}
+		return out, dataType, true
+	}
+	return nil, 0, false
+}
+
+// subgraphRefs counts the names that nodes and outputs of subgraphs (the
+// graph attributes of If, Loop, Scan, at any depth) read: they may be values
+// of the main graph.
+func (g *graph) subgraphRefs() (map[string]int, error) {
+	refs := map[string]int{}
+	for i := range g.nodes {
+		if err := nodeSubgraphRefs(g.nodes[i].f.data, refs); err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
+}
+
+func nodeSubgraphRefs(node []byte, refs map[string]int) error {
+	return eachField(node, func(f field) error {
+		if f.num != nodeAttribute {
+			return nil
+		}
+		return eachField(f.data, func(f field) error {
+			if f.num != attrGraph && f.num != attrGraphs {
+				return nil
+			}
+			return eachField(f.data, func(f field) error {
+				switch f.num {
+				case graphNode:
+					if err := eachField(f.data, func(in field) error {
+						if in.num == nodeInput {
+							refs[string(in.data)]++
+						}
+						return nil
+					}); err != nil {
+						return err
+					}
+					return nodeSubgraphRefs(f.data, refs)
+				case graphOutput:
+					name, err := stringField(f.data, valueInfoName)
+					refs[name]++
+					return err
+				}
+				return nil
+			})
+		})
+	})
+}
+
+// usedNames are the names of g's nodes, values, inputs and initializers,
+// and those subgraphs read.
+func (g *graph) usedNames(outer map[string]int) map[string]bool {
+	used := map[string]bool{}
+	for _, n := range g.nodes {
+		used[n.name] = true
+		for _, in := range n.inputs {
+			used[in] = true
+		}
+	}
+	for _, set := range []map[string]int{g.producer, outer} {
+		for k := range set {
+			used[k] = true
+		}
+	}
+	for k := range g.inputNames {
+		used[k] = true
+	}
+	for k := range g.inits {
+		used[k] = true
+	}
+	return used
+}
+
+// sizedEdit replaces graph bytes [start, end) with size bytes that write
+// appends to dst; write may fill them in parallel.
+type sizedEdit struct {
+	start, end, size int
+	write            func(dst []byte) []byte
+}
+
+// edits are the plan's graph edits, sorted: each node replaced, each
+// dropped initializer removed, each weight written where B was (or after
+// it, when B stays).
+func (p *dequantPlan) edits() []sizedEdit {
+	var edits []sizedEdit
+	for _, nn := range p.nodes {
+		repl := nn.appendNodes(nil)
+		edits = append(edits, sizedEdit{nn.node.f.start, nn.node.f.end, len(repl), func(dst []byte) []byte {
+			return append(dst, repl...)
+		}})
+	}
+	written := map[*weight]bool{}
+	for _, nn := range p.nodes {
+		w := nn.w
+		if written[w] {
+			continue
+		}
+		written[w] = true
+		bf := p.initFields[w.bName]
+		keep := bf.data
+		if p.drop[w.bName] {
+			keep = nil
+		}
+		size := w.fieldLen()
+		if keep != nil {
+			size += bf.end - bf.start
+		}
+		edits = append(edits, sizedEdit{bf.start, bf.end, size, func(dst []byte) []byte {
+			if keep != nil {
+				dst = appendBytesField(dst, graphInitializer, keep)
+			}
+			return w.appendField(dst)
+		}})
+	}
+	for name := range p.drop {
+		if w := p.weights[name]; w != nil && written[w] {
+			continue // replaced by its weight above
+		}
+		f := p.initFields[name]
+		edits = append(edits, sizedEdit{f.start, f.end, 0, func(dst []byte) []byte { return dst }})
+	}
+	sortEdits(edits)
+	return edits
+}
+
+func sortEdits(edits []sizedEdit) {
+	for i := 1; i < len(edits); i++ {
+		for j := i; j > 0 && edits[j].start < edits[j-1].start; j-- {
+			edits[j], edits[j-1] = edits[j-1], edits[j]
+		}
+	}
+}
+
+// appendNodes appends, as GraphProto.node fields, the MatMul that replaces
+// the node and, with a bias, the Add after it. The node keeps its name,
+// doc string and metadata.
+func (nn nbitsNode) appendNodes(dst []byte) []byte {
+	n := nn.node
+	var mm []byte
+	mm = appendStringField(mm, nodeInput, n.inputs[nbitsA])
+	mm = appendStringField(mm, nodeInput, nn.w.name)
+	mm = appendStringField(mm, nodeOutput, nn.matmulOut)
+	_ = eachField(n.f.data, func(f field) error { // parsed before: cannot fail
+		if f.num == nodeName || f.num == nodeDocString || f.num == nodeMetadata {
+			mm = append(mm, n.f.data[f.start:f.end]...)
+		}
+		return nil
+	})
+	mm = appendStringField(mm, nodeOpType, "MatMul")
+	dst = appendBytesField(dst, graphNode, mm)
+	if nn.addName == "" {
+		return dst
+	}
+	var add []byte
+	add = appendStringField(add, nodeInput, nn.matmulOut)
+	add = appendStringField(add, nodeInput, n.inputs[nbitsBias])
+	add = appendStringField(add, nodeOutput, n.outputs[0])
+	add = appendStringField(add, nodeName, nn.addName)
+	add = appendStringField(add, nodeOpType, "Add")
+	return appendBytesField(dst, graphNode, add)
+}
+
+// tensorHeader is W's TensorProto up to raw_data's payload: dims [K, N]
+// unpacked, as onnx's proto2 writer does, FLOAT, the name, raw_data's tag
+// and length.
+func (w *weight) tensorHeader() []byte {
+	var h []byte
+	h = appendVarintField(h, tensorDims, uint64(w.k))
+	h = appendVarintField(h, tensorDims, uint64(w.n))
+	h = appendVarintField(h, tensorDataType, dataTypeFloat)
+	h = appendStringField(h, tensorName, w.name)
+	h = appendTag(h, tensorRawData, wireBytes)
+	return appendVarint(h, uint64(4*w.k*w.n))
+}
+
+func (w *weight) fieldLen() int {
+	return bytesFieldLen(graphInitializer, len(w.tensorHeader())+4*w.k*w.n)
+}
+
+// appendField appends W as a GraphProto.initializer field.
+func (w *weight) appendField(dst []byte) []byte {
+	h := w.tensorHeader()
+	dst = appendTag(dst, graphInitializer, wireBytes)
+	dst = appendVarint(dst, uint64(len(h)+4*w.k*w.n))
+	dst = append(dst, h...)
+	start := len(dst)
+	dst = dst[:start+4*w.k*w.n]
+	w.dequantize(dst[start:])
+	return dst
+}
+
+// dequantize fills raw with W [K, N] as little-endian float32, splitting the
+// columns among goroutines for large weights.
+func (w *weight) dequantize(raw []byte) {
+	tiles := (w.n + dequantTile - 1) / dequantTile
+	workers := 1
+	if w.k*w.n >= minParallelWeights {
+		workers = min(runtime.GOMAXPROCS(0), tiles)
+	}
+	var wg sync.WaitGroup
+	for i := range workers {
+		lo, hi := tiles*i/workers*dequantTile, min(w.n, tiles*(i+1)/workers*dequantTile)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.dequantizeColumns(raw, lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// dequantizeColumns writes W's columns [lo, hi), row by row of W, so that
+// the writes (the output, 4·K·N bytes) are sequential and only the reads of
+// B (an eighth of that) jump: for each block of K the columns' scales and
+// zero points are read once, then each of its rows is filled left to right.
+func (w *weight) dequantizeColumns(raw []byte, lo, hi int) {
+	blocks := (w.k + w.blockSize - 1) / w.blockSize
+	blob := w.blockSize / 2
+	zpRow := (blocks + 1) / 2
+	stride := 4 * w.n
+	scales := make([]float32, hi-lo)
+	zps := make([]float32, hi-lo)
+	for blk := range blocks {
+		for n := lo; n < hi; n++ {
+			i := n*blocks + blk
+			scales[n-lo] = math.Float32frombits(binary.LittleEndian.Uint32(w.scales[4*i:]))
+			switch {
+			case w.zpFloat:
+				zps[n-lo] = math.Float32frombits(binary.LittleEndian.Uint32(w.zp[4*i:]))
+			case w.zp != nil:
+				zps[n-lo] = float32(w.zp[n*zpRow+blk/2] >> (4 * (blk & 1)) & 0xf)
+			default:
+				zps[n-lo] = defaultZeroPoint
+			}
+		}
+		k0 := blk * w.blockSize
+		for j := range min(w.blockSize, w.k-k0) {
+			row := raw[(k0+j)*stride+4*lo : (k0+j)*stride+4*hi]
+			shift := 4 * (j & 1)
+			src := blk*blob + j/2 // in B's row n, at n*blocks*blob + src
+			for c := range hi - lo {
+				q := w.b[(lo+c)*blocks*blob+src] >> shift & 0xf
+				binary.LittleEndian.PutUint32(row[4*c:], math.Float32bits((float32(q)-zps[c])*scales[c]))
+			}
+		}
+	}
+}
+
+// withSizedEdits is withGraphEdits for sized edits: the model with edits
+// (sorted, not overlapping) applied to its graph, in one allocation of the
+// final size.
+func (m *model) withSizedEdits(edits []sizedEdit) []byte {
+	g := m.graph.data
+	size := len(g)
+	for _, e := range edits {
+		size += e.size - (e.end - e.start)
+	}
+	total := m.graph.start + bytesFieldLen(modelGraph, size) + len(m.buf) - m.graph.end
+	out := make([]byte, 0, total)
+	out = append(out, m.buf[:m.graph.start]...)
+	out = appendTag(out, modelGraph, wireBytes)
+	out = appendVarint(out, uint64(size))
+	pos := 0
+	for _, e := range edits {
+		out = append(out, g[pos:e.start]...)
+		out = e.write(out)
+		pos = e.end
+	}
+	out = append(out, g[pos:]...)
+	return append(out, m.buf[m.graph.end:]...)
+}
