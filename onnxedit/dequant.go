@@ -92,6 +92,12 @@ const (
 //
 // Errors wrap ErrNotONNX or ErrUnexpectedStructure. Hostile input makes an
 // error, never a panic.
+// ONNX TensorProto data types the rewrite reads and writes.
+const (
+	dataTypeFloat = 1
+	dataTypeUint8 = 2
+)
+
 func DequantizeMatMulNBits(model []byte) ([]byte, error) {
 	m, err := parseModel(model)
 	if err != nil {

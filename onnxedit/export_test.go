@@ -18,12 +18,9 @@ type StrippedTensor struct {
 	Std      float64 `json:"std"`
 }
 
-// ONNX TensorProto data types the skeleton strips.
-const (
-	dataTypeFloat   = 1
-	dataTypeUint8   = 2
-	dataTypeFloat16 = 10
-)
+// dataTypeFloat16 is ONNX TensorProto's float16, which the skeleton strips
+// too (dataTypeFloat and dataTypeUint8 are in dequant.go).
+const dataTypeFloat16 = 10
 
 // Refill returns model with an initializer added for each stripped tensor,
 // uniform random values of its mean and standard deviation (random bytes
