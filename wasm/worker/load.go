@@ -117,7 +117,7 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 		NumThreads: int(numberField(msg, "threads", 0)),
 		Progress:   w.progressPoster(id),
 		WasmPaths:  ortFolder(),
-		Rewrite:    lastTokenDecoder,
+		Rewrite:    rewriter(backend == ortweb.BackendWasm && msg.Get("dequantize").Truthy()),
 	})
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
@@ -157,6 +157,30 @@ func lastTokenDecoder(name string, size int64) func([]byte) ([]byte, error) {
 		return nil
 	}
 	return onnxedit.LastTokenLogits
+}
+
+// rewriter picks the in-memory edits of each model file: the decoder's
+// last-position logits (lastTokenDecoder), and with dequantize, the 4-bit
+// MatMuls of the q4 files turned into float32 ones
+// (onnxedit.DequantizeMatMulNBits): onnxruntime-web's WebAssembly backend
+// has no fast 4-bit kernel, so a q4 download decodes several times faster
+// as float32 MatMuls (see the README's benchmark), at the memory of fp32.
+func rewriter(dequantize bool) func(name string, size int64) func([]byte) ([]byte, error) {
+	return func(name string, size int64) func([]byte) ([]byte, error) {
+		last := lastTokenDecoder(name, size)
+		if !dequantize || !strings.Contains(name, "_q4.") || size > maxRewriteBytes {
+			return last
+		}
+		return func(b []byte) ([]byte, error) {
+			if last != nil { // on the small file first
+				var err error
+				if b, err = last(b); err != nil {
+					return nil, err
+				}
+			}
+			return onnxedit.DequantizeMatMulNBits(b)
+		}
+	}
 }
 
 // loadSentence explains a failed session load.
