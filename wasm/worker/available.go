@@ -21,12 +21,19 @@ import (
 // without one (the Hub, a static file server), a HEAD request for each
 // sub-model in each of the app's variants. Nil means unknown (offline, with
 // no listing in the cache): every variant is then taken to be there.
-func availableVariants(ctx context.Context, base string) modelconfig.Available {
+//
+// With probe false (every part was asked for explicitly, so nothing is to be
+// chosen), only the listing is read: no HEAD request per file, and a second
+// load from the cache makes no request for model files at all.
+func availableVariants(ctx context.Context, base string, probe bool) modelconfig.Available {
 	src := modelconfig.URL{Base: base, Fetch: configFetcher(ctx)}
 	if raw, err := src.ReadFile(modelconfig.ListingFile); err == nil {
 		if a, err := modelconfig.ParseListing(raw); err == nil {
 			return a
 		}
+	}
+	if !probe {
+		return nil
 	}
 	return probeVariants(ctx, src)
 }

@@ -107,7 +107,7 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 	if err != nil {
 		return nil, "", plain("The model's configuration could not be read.", err)
 	}
-	avail := availableVariants(ctx, url)
+	avail := availableVariants(ctx, url, req.Vision == "" || req.Embed == "" || req.Decoder == "")
 	variants, backend, notice2, err := chooseVariants(req, backend, gpu, pipe.Config, avail)
 	if err != nil {
 		return nil, "", plain("The requested model precision is not valid.", err)
