@@ -1,0 +1,69 @@
+//go:build !js
+
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRatio(t *testing.T) {
+	ttft, decode := metrics[3], metrics[4]
+	ours := result{TTFTMs: ptr(5000), DecodeTps: ptr(6)}
+	alts := []result{{TTFTMs: ptr(10000), DecodeTps: ptr(3)}, {TTFTMs: ptr(15000), DecodeTps: ptr(4)}, {}}
+	if got := ratio(ttft, ours, alts); got != "2.00×" { // against the fastest alternative, 10 s
+		t.Errorf("first token ratio %s, want 2.00×", got)
+	}
+	if got := ratio(decode, ours, alts); got != "1.50×" { // against the best, 4 tokens/s
+		t.Errorf("decode ratio %s, want 1.50×", got)
+	}
+	if got := ratio(ttft, result{}, alts); got != "–" {
+		t.Errorf("ratio without our figure %s, want –", got)
+	}
+	if got := ratio(ttft, ours, []result{{}}); got != "–" {
+		t.Errorf("ratio without an alternative's figure %s, want –", got)
+	}
+}
+
+func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
+	cfg := config{variant: "q4", tokens: 32, runs: 2, prompt: "?", contestants: []string{"ours", "transformers", "ortloop"}}
+	rep := report{Machine: map[string]string{}, Results: []result{
+		{Case: "512", Backend: "wasm", Contestant: "ours", Run: 1, TTFTMs: ptr(9999)},
+		{Case: "512", Backend: "wasm", Contestant: "ours", Run: 2, TTFTMs: ptr(5000), DecodeTps: ptr(6)},
+		{Case: "512", Backend: "wasm", Contestant: "transformers", Run: 2, TTFTMs: ptr(10000), DecodeTps: ptr(3)},
+		{Case: "512", Backend: "wasm", Contestant: "ortloop", Run: 2, Error: "run: out of memory | oops"},
+	}}
+	md := markdown(rep, cfg)
+	for _, want := range []string{"| ours (Go worker) |", "| 5000 |", "| 2.00× |", "| 2.00× |", "failed: run: out of memory / oops"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "9999") {
+		t.Errorf("markdown shows run 1 of 2:\n%s", md)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	good := config{runs: 2, tokens: 32, variant: "q4", cases: []string{"512"}, backends: []string{"wasm"},
+		contestants: []string{"ours", "ours@threads=1", "transformers"}, native: []string{"cpu"}}
+	if err := good.check(); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for name, mutate := range map[string]func(*config){
+		"case":       func(c *config) { c.cases = []string{"1024"} },
+		"backend":    func(c *config) { c.backends = []string{"webgl"} },
+		"contestant": func(c *config) { c.contestants = []string{"transformers@threads=1"} },
+		"variant":    func(c *config) { c.variant = "int8" },
+		"device":     func(c *config) { c.native = []string{"cuda"} },
+		"runs":       func(c *config) { c.runs = 0 },
+	} {
+		c := good
+		mutate(&c)
+		if err := c.check(); err == nil {
+			t.Errorf("%s: bad config accepted", name)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error is not one line: %q", name, err)
+		}
+	}
+}
