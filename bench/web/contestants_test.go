@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pocketvlm/smolvlm/internal/chromium"
 
 	"github.com/pocketvlm/smolvlm/internal/fixture"
 )
@@ -97,25 +98,11 @@ type runResult struct {
 // and waits for window.bench.
 func tab(t *testing.T, url string) context.Context {
 	t.Helper()
-	exe := "/usr/bin/chromium"
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		exe = p
+	exe, err := chromium.Path()
+	if err != nil {
+		t.Fatalf("the contestant tests need chromium: %v", err)
 	}
-	if _, err := os.Stat(exe); err != nil {
-		t.Skipf("chromium not found at %s (set CHROMIUM): %v", exe, err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", "new"),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("enable-unsafe-webgpu", true),
-		chromedp.Flag("enable-features", "Vulkan"),
-		chromedp.Flag("use-vulkan", "swiftshader"),
-		chromedp.Flag("use-webgpu-adapter", "swiftshader"),
-	)
+	opts := chromium.Options(exe)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc() })

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
+	headless "github.com/pocketvlm/smolvlm/internal/chromium"
 )
 
 // contestantPages are the pages under /bench/web/ that define window.bench.
@@ -51,18 +52,7 @@ func startChromium(ctx context.Context, exe string) (*chromium, error) {
 	if _, err := os.Stat(exe); err != nil {
 		return nil, fmt.Errorf("chromium not found at %s (apt-get install chromium, or -chromium): %w", exe, err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", "new"),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("enable-unsafe-webgpu", true),
-		chromedp.Flag("enable-features", "Vulkan"),
-		chromedp.Flag("use-vulkan", "swiftshader"),
-		chromedp.Flag("use-webgpu-adapter", "swiftshader"),
-	)
+	opts := headless.Options(exe)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	headless "github.com/pocketvlm/smolvlm/internal/chromium"
 	"io"
 	"os"
 	"os/signal"
@@ -70,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.threads, "threads", 0, "WebAssembly threads for every contestant (0: each one's default)")
 	fs.StringVar(&native, "native", "cpu", "devices to time the native command line (-smolvlm) on: cpu, webgpu, or none")
 	fs.StringVar(&c.smolvlm, "smolvlm", "bin/smolvlm", "the native command line (make build)")
-	fs.StringVar(&c.chromium, "chromium", envOr("CHROMIUM", "/usr/bin/chromium"), "Chromium to drive")
+	fs.StringVar(&c.chromium, "chromium", envOr("CHROMIUM", headless.DefaultPath), "Chromium to drive")
 	fs.StringVar(&c.prompt, "prompt", "Can you describe this image?", "the question")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -6,15 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pocketvlm/smolvlm/internal/chromium"
 )
-
-// chromiumPath is Debian's chromium; CHROMIUM overrides it.
-const chromiumPath = "/usr/bin/chromium"
 
 // browser is one headless chromium tab on the harness page.
 type browser struct {
@@ -30,25 +27,11 @@ func startBrowser(t *testing.T, url string) *browser {
 // startBrowserReady is startBrowser with the script that tells the page is ready.
 func startBrowserReady(t *testing.T, url, ready string) *browser {
 	t.Helper()
-	exe := chromiumPath
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		exe = p
+	exe, err := chromium.Path()
+	if err != nil {
+		t.Fatalf("the browser tests need chromium: %v", err)
 	}
-	if _, err := os.Stat(exe); err != nil {
-		t.Fatalf("chromium is needed for the browser tests and was not found at %s (apt-get install chromium, or set CHROMIUM): %v", exe, err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", "new"),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("enable-unsafe-webgpu", true),
-		chromedp.Flag("enable-features", "Vulkan"),
-		chromedp.Flag("use-vulkan", "swiftshader"),
-		chromedp.Flag("use-webgpu-adapter", "swiftshader"),
-	)
+	opts := chromium.Options(exe)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelTab(); cancelAlloc() })
