@@ -195,9 +195,6 @@ func (c *Conversation) step(ctx context.Context, embeds engine.Tensor, ids []int
 // the run.
 func (c *Conversation) decoderInputs(embeds engine.Tensor, seq int) (inputs map[string]engine.Tensor, owned []engine.Tensor, err error) {
 	past := len(c.ids)
-	if c.m.Faults.DropCache {
-		past = 0
-	}
 	mask := make([]int64, past+seq)
 	for i := range mask {
 		mask[i] = 1
@@ -205,9 +202,6 @@ func (c *Conversation) decoderInputs(embeds engine.Tensor, seq int) (inputs map[
 	positions := make([]int64, seq)
 	for i := range positions {
 		positions[i] = int64(past + i)
-		if c.m.Faults.ZeroPositions {
-			positions[i] = int64(i)
-		}
 	}
 	inputs = map[string]engine.Tensor{inInputsEmbeds: embeds}
 	newTensor := func(name string, d engine.DType, shape []int64, data any) error {
@@ -226,7 +220,7 @@ func (c *Conversation) decoderInputs(embeds engine.Tensor, seq int) (inputs map[
 		return nil, owned, err
 	}
 	for _, name := range c.m.pastNames {
-		if t, ok := c.past[name]; ok && !c.m.Faults.DropCache {
+		if t, ok := c.past[name]; ok {
 			inputs[name] = t
 			continue
 		}

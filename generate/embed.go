@@ -86,10 +86,8 @@ func (c *Conversation) embedPrompt(ctx context.Context, ids []int64, images []Im
 		return nil, fmt.Errorf("the prompt has %d image tokens but the vision encoder gave %d feature rows",
 			len(positions), len(features)/hidden)
 	}
-	if !c.m.Faults.SkipMerge {
-		for i, p := range positions {
-			copy(embeds[p*hidden:(p+1)*hidden], features[i*hidden:(i+1)*hidden])
-		}
+	for i, p := range positions {
+		copy(embeds[p*hidden:(p+1)*hidden], features[i*hidden:(i+1)*hidden])
 	}
 	return c.m.Engine.NewTensor(c.decoderEmbedsType(), []int64{1, int64(len(ids)), int64(hidden)}, embeds)
 }

@@ -51,18 +51,7 @@ type Model struct {
 	Decoder engine.Session
 	Dims    Dims
 
-	// Faults injects the classic bugs on purpose; only tests set it, to show
-	// that the reference tokens catch each one.
-	Faults Faults
-
 	pastNames []string // decoder inputs past_key_values.*, in session order
-}
-
-// Faults are the three classic bugs of a VLM generation loop.
-type Faults struct {
-	SkipMerge     bool // image features not merged into the embeddings
-	ZeroPositions bool // position ids restart at 0 on every step
-	DropCache     bool // present.* not fed back as past_key_values.*
 }
 
 // NewModel checks the sessions' inputs and outputs against the export's

@@ -158,27 +158,44 @@ func TestGenerateVariantsMatchOnnxruntime(t *testing.T) {
 
 // TestInjectedBugsAreCaught shows that the comparison above fails for each of
 // the classic bugs: features not merged, wrong positions, cache not carried.
+// The bugs are injected by wrapping the sessions (injectFaults); wrapped
+// without a fault, the sessions must still give the reference tokens.
 func TestInjectedBugsAreCaught(t *testing.T) {
 	p := loadModel(t, "fp32")
-	var pc preparedCase
-	for _, c := range preparedCases(t) {
-		if c.exactTile && len(c.c.ReferenceTokens["greedy"]) > 1 {
-			pc = c
-			break
-		}
+	cases := preparedCases(t)
+	i := slices.IndexFunc(cases, func(c preparedCase) bool {
+		return c.exactTile && len(c.c.ReferenceTokens["greedy"]) > 1
+	})
+	if i < 0 {
+		t.Fatal("no case with bit-exact tiles and more than one reference token")
 	}
-	for _, fault := range []generate.Faults{{SkipMerge: true}, {ZeroPositions: true}, {DropCache: true}} {
-		p.Model.Faults = fault
+	pc := cases[i]
+	want := pc.c.ReferenceTokens["greedy"]
+	run := func(f faults) ([]int64, error) {
+		restore := injectFaults(p, f)
+		defer restore()
 		ans, err := answer(p, pc, sample.Options{})
-		p.Model.Faults = generate.Faults{}
+		if err != nil {
+			return nil, err
+		}
+		return ans.Tokens, nil
+	}
+	got, err := run(faults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTokens(got, want); err != nil {
+		t.Fatalf("sessions wrapped, no fault, on %s: %v", pc.c.ID, err)
+	}
+	for _, f := range []faults{{SkipMerge: true}, {ZeroPositions: true}, {DropCache: true}} {
+		got, err := run(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = checkTokens(ans.Tokens, pc.c.ReferenceTokens["greedy"])
-		if err == nil {
-			t.Errorf("%+v: the bug went unnoticed on %s", fault, pc.c.ID)
+		if err := checkTokens(got, want); err == nil {
+			t.Errorf("%+v: the bug went unnoticed on %s", f, pc.c.ID)
 		} else {
-			t.Logf("%+v caught on %s: %v", fault, pc.c.ID, err)
+			t.Logf("%+v caught on %s: %v", f, pc.c.ID, err)
 		}
 	}
 }
