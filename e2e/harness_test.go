@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pocketvlm/smolvlm/app"
+	"github.com/pocketvlm/smolvlm/internal/chromium"
 	"github.com/pocketvlm/smolvlm/internal/fixture"
 	"github.com/pocketvlm/smolvlm/server"
 )
@@ -64,8 +65,8 @@ func runSuite(m *testing.M) int {
 func setUp() (stop func(), err error) {
 	stop = func() {}
 	suite.root = fixture.Root()
-	chromium := chromiumPath()
-	if chromium == "" {
+	exe := chromiumPath()
+	if exe == "" {
 		return stop, errors.New("no Chromium found (set $CHROMIUM)")
 	}
 	if out, err := runMake("web"); err != nil {
@@ -82,7 +83,7 @@ func setUp() (stop func(), err error) {
 		return stop, err
 	}
 	suite.baseURL = ts.URL
-	browser, closeBrowser, err := startBrowser(chromium)
+	browser, closeBrowser, err := startBrowser(exe)
 	if err != nil {
 		ts.Close()
 		return stop, err
@@ -136,29 +137,14 @@ func aliasModel(h http.Handler, from, to string) http.Handler {
 	})
 }
 
-// startBrowser starts headless Chromium with SwiftShader's WebGPU.
+// startBrowser starts headless Chromium with SwiftShader's WebGPU (the
+// shared flags of internal/chromium) and a fake camera that needs no
+// permission prompt.
 func startBrowser(path string) (context.Context, func(), error) {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.NoSandbox,
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("enable-unsafe-webgpu", true),
-		chromedp.Flag("enable-features", "Vulkan"),
-		chromedp.Flag("use-vulkan", "swiftshader"),
-		chromedp.Flag("use-webgpu-adapter", "swiftshader"),
+	opts := append(chromium.Options(path),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
-	}
+	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {

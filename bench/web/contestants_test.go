@@ -22,20 +22,13 @@ import (
 	"github.com/pocketvlm/smolvlm/internal/chromium"
 
 	"github.com/pocketvlm/smolvlm/internal/fixture"
+	"github.com/pocketvlm/smolvlm/internal/webtypes"
 )
 
 // site serves the layout the benchmark driver serves: /bench/web/,
 // /node_modules/, /models/tiny/ (the fixture model) and /images/, with the
 // headers that make the page cross-origin isolated.
 type site struct{ root, modelDir, imageDir string }
-
-var contentTypes = map[string]string{
-	".js":   "text/javascript; charset=utf-8",
-	".mjs":  "text/javascript; charset=utf-8",
-	".wasm": "application/wasm",
-	".html": "text/html; charset=utf-8",
-	".json": "application/json",
-}
 
 func (s *site) file(p string) string {
 	clean := path.Clean(p)
@@ -67,7 +60,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if ct, ok := contentTypes[filepath.Ext(name)]; ok {
+	if ct, ok := webtypes.Lookup(name); ok {
 		h.Set("Content-Type", ct)
 	}
 	http.ServeFile(w, r, name)

@@ -19,29 +19,15 @@
 //     minNewTokens) → the new token's embedding and present.* fed back.
 //
 // window.bench = {ready, load({model, device, dtype, threads}), run({...})}
+// (the offline settings, preprocessing, timing and answers: common.js)
 
 import * as ort from '/node_modules/onnxruntime-web/dist/ort.webgpu.min.mjs';
-import { env as tenv, AutoProcessor, RawImage, load_image } from '/node_modules/@huggingface/transformers/dist/transformers.min.js';
-
-const TJS_ORT_DIST = '/node_modules/@huggingface/transformers/node_modules/onnxruntime-web/dist/';
+import { AutoProcessor } from '/node_modules/@huggingface/transformers/dist/transformers.min.js';
+import { modelName, loadInfo, warm, preprocess, runResult } from './common.js';
 
 ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
-tenv.allowRemoteModels = false;
-tenv.allowLocalModels = true;
-tenv.localModelPath = '/models/';
-tenv.useBrowserCache = false;
-tenv.backends.onnx.wasm.wasmPaths = {
-    mjs: TJS_ORT_DIST + 'ort-wasm-simd-threaded.asyncify.mjs',
-    wasm: TJS_ORT_DIST + 'ort-wasm-simd-threaded.asyncify.wasm',
-};
 
 let S = null; // the loaded model
-
-function modelName(model) {
-    let m = String(model).replace(/\/+$/, '');
-    if (m.startsWith('/models/')) m = m.slice('/models/'.length);
-    return m;
-}
 
 // ---- float16 ⇄ float32 (ORT gives float16 as Uint16Array bits, or as a
 // Float16Array where the browser has one).
@@ -150,7 +136,7 @@ async function load({ model: m, device = 'wasm', dtype = 'q4', threads, warmPrep
     S.kvType = inputType(decoder, S.pastNames[0]);
     S.embedsType = inputType(decoder, 'inputs_embeds');
     S.pixelType = inputType(vision, 'pixel_values');
-    return { loadMs, ortVersion: ort.env.versions?.web ?? null, threads: ort.env.wasm.numThreads ?? null, crossOriginIsolated: self.crossOriginIsolated };
+    return loadInfo(loadMs, ort.env);
 }
 
 async function embedIds(ids) {
@@ -160,15 +146,8 @@ async function embedIds(ids) {
 
 async function run({ imageURL, prompt, maxNewTokens = 256, minNewTokens = 0, split, debug = false, pixelTiles = null } = {}) {
     if (!S) throw new Error('bench: load first');
-    const t0 = performance.now();
-    const image = await load_image(imageURL);
-    const tImage = performance.now();
-    const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: prompt }] }];
-    const text = S.processor.apply_chat_template(messages, { add_generation_prompt: true });
-    const popts = split === undefined || split === null ? {} : { do_image_splitting: !!split };
-    const inputs = await S.processor(text, [image], popts);
-    const t1 = performance.now();
-    if (pixelTiles) await replacePixels(inputs, pixelTiles); // verification only
+    const pre = await preprocess(S.processor, { imageURL, prompt, split, pixelTiles });
+    const { inputs } = pre;
 
     const ids = Array.from(inputs.input_ids.data, Number);
     const L = ids.length;
@@ -209,7 +188,7 @@ async function run({ imageURL, prompt, maxNewTokens = 256, minNewTokens = 0, spl
     let stepEmbeds = embeds;
     let seq = L;
     const tokens = [];
-    let tFirst = null, tLast = null;
+    const times = []; // when each new token was chosen
     for (;;) {
         const total = pastLen + seq;
         const feeds = {
@@ -232,8 +211,7 @@ async function run({ imageURL, prompt, maxNewTokens = 256, minNewTokens = 0, spl
             if (v > bestV) { bestV = v; best = j; }
         }
         tokens.push(best);
-        tLast = performance.now();
-        if (tFirst === null) tFirst = tLast;
+        times.push(performance.now());
         if (S.eos.has(best) || tokens.length >= maxNewTokens) break;
         const next = {};
         for (const n of S.pastNames) next[n] = out[n.replace('past_key_values.', 'present.')];
@@ -243,55 +221,7 @@ async function run({ imageURL, prompt, maxNewTokens = 256, minNewTokens = 0, spl
         stepEmbeds = await embedIds([best]);
     }
     const t2 = performance.now();
-    const n = tokens.length;
-    return {
-        tokens,
-        text: S.processor.batch_decode([tokens], { skip_special_tokens: true })[0],
-        preprocessMs: t1 - t0,
-        imageMs: tImage - t0,
-        visionMs,
-        ttftMs: tFirst - t0,
-        decodeTps: n > 1 && tLast > tFirst ? ((n - 1) * 1000) / (tLast - tFirst) : null,
-        totalMs: t2 - t0,
-        promptTokens: L,
-        pixelValuesShape: pv.dims,
-        ...(debug ? { inputIds: Array.from(inputs.input_ids.data, Number) } : {}),
-    };
-}
-
-// warm (load({warmPreprocess: true}); off by default) runs the processor once
-// on a small grey picture, so that the ONNX Runtime op sessions its image
-// processor creates on first use (resize, slice) are made inside loadMs and
-// not inside the first run's preprocessMs.
-async function warm(processor) {
-    const img = new RawImage(new Uint8ClampedArray(64 * 48 * 3).fill(128), 64, 48, 3);
-    const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'warm up' }] }];
-    const text = processor.apply_chat_template(messages, { add_generation_prompt: true });
-    await processor(text, [img], { do_image_splitting: true });
-}
-
-// replacePixels (verification only, never in a benchmark run) swaps the
-// processor's pixel_values for exact uint8 RGB tiles (URLs of 512×512 PNGs,
-// e.g. the reference's), rescaled and normalized as the Idefics3 processor
-// does ((u8/255 - mean)/std), so the generation path can be checked against
-// the reference independently of the image processor.
-async function replacePixels(inputs, urls) {
-    const pv = inputs.pixel_values;
-    const [, n, c, h, w] = pv.dims;
-    if (urls.length !== n) throw new Error(`bench: ${urls.length} tiles given, the processor made ${n}`);
-    const pc = S.processor.image_processor.config;
-    const mean = pc.image_mean, std = pc.image_std, scale = pc.rescale_factor;
-    const data = pv.data;
-    for (let k = 0; k < n; k++) {
-        const img = (await load_image(urls[k])).rgb();
-        if (img.width !== w || img.height !== h) throw new Error(`bench: tile ${urls[k]} is ${img.width}x${img.height}`);
-        for (let y = 0; y < h; y++)
-            for (let x = 0; x < w; x++)
-                for (let ch = 0; ch < c; ch++) {
-                    const u8 = img.data[(y * w + x) * 3 + ch];
-                    data[((k * c + ch) * h + y) * w + x] = (u8 * scale - mean[ch]) / std[ch];
-                }
-    }
+    return runResult({ processor: S.processor, pre, tokens, times, t2, visionMs, promptTokens: L, debug });
 }
 
 window.bench = { ready: true, contestant: 'ortloop', load, run };

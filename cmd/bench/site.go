@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/pocketvlm/smolvlm/internal/webtypes"
 )
 
 // site serves everything the contestants load, from one origin, cross-origin
@@ -37,17 +39,6 @@ func newSite(root, modelDir, imageDir string) *site {
 	}}
 }
 
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".mjs":  "text/javascript; charset=utf-8",
-	".wasm": "application/wasm",
-	".json": "application/json",
-	".onnx": "application/octet-stream",
-	".png":  "image/png",
-	".txt":  "text/plain; charset=utf-8",
-}
-
 func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
@@ -60,7 +51,7 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok || strings.Contains(rest, "..") {
 			continue
 		}
-		if ct, ok := contentTypes[path.Ext(rest)]; ok {
+		if ct, ok := webtypes.Lookup(rest); ok {
 			h.Set("Content-Type", ct)
 		}
 		http.ServeFile(&countingWriter{ResponseWriter: w, n: &s.sent}, r, filepath.Join(m.dir, filepath.FromSlash(rest)))

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/pocketvlm/smolvlm/internal/fixture"
+	"github.com/pocketvlm/smolvlm/internal/webtypes"
 )
 
 // csp is the app's Content-Security-Policy: scripts only from the site and
@@ -117,16 +118,6 @@ func (s *site) file(p string) string {
 	return ""
 }
 
-// contentTypes are set explicitly: module scripts and streaming wasm
-// compilation refuse other types.
-var contentTypes = map[string]string{
-	".js":   "text/javascript; charset=utf-8",
-	".mjs":  "text/javascript; charset=utf-8",
-	".wasm": "application/wasm",
-	".html": "text/html; charset=utf-8",
-	".json": "application/json",
-}
-
 // ServeHTTP serves the site with the app's security headers.
 func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -140,7 +131,9 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if ct, ok := contentTypes[filepath.Ext(name)]; ok {
+	// Set explicitly (internal/webtypes): module scripts and streaming wasm
+	// compilation refuse other types.
+	if ct, ok := webtypes.Lookup(name); ok {
 		h.Set("Content-Type", ct)
 	}
 	s.mu.Lock()
