@@ -89,10 +89,10 @@ WASM_ENV := GOOS=js GOARCH=wasm CGO_ENABLED=0
 .PHONY: web
 web: web/app.wasm web/worker.wasm web/wasm_exec.js $(addprefix web/ort/,$(ORT_FILES))
 
-web/app.wasm: $(shell find app wasm/app -name '*.go' 2>/dev/null) go.mod
+web/app.wasm: $(shell find app wasm/app wasm/protocol modelconfig internal -name '*.go' 2>/dev/null) go.mod
 	$(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o $@ ./wasm/app
 
-web/worker.wasm: $(shell find wasm/worker engine generate pipeline imageproc idefics3 tokenizer prompt sample modelconfig -name '*.go' 2>/dev/null) go.mod
+web/worker.wasm: $(shell find wasm/worker wasm/protocol engine generate pipeline imageproc idefics3 tokenizer prompt sample modelconfig onnxedit internal -name '*.go' 2>/dev/null) go.mod
 	$(WASM_ENV) $(GO) build -trimpath -ldflags='-s -w' -o $@ ./wasm/worker
 
 web/wasm_exec.js: $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js

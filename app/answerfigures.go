@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // answerFigures are the measurements shown under an answer: time to first
@@ -11,10 +12,10 @@ import (
 type answerFigures struct {
 	goapp.Compo
 	Figures figures
-	Stop    string
+	Stop    protocol.StopReason
 }
 
-func newAnswerFigures(f figures, stop string) *answerFigures {
+func newAnswerFigures(f figures, stop protocol.StopReason) *answerFigures {
 	return &answerFigures{Figures: f, Stop: stop}
 }
 
@@ -36,11 +37,11 @@ func (a *answerFigures) item(term, value string) goapp.UI {
 
 func (a *answerFigures) stopText() string {
 	switch a.Stop {
-	case stopCancelled:
+	case protocol.StopCancelled:
 		return "stopped by you"
-	case stopMaxTokens:
+	case protocol.StopMaxTokens:
 		return "length limit reached"
-	case stopContextFull:
+	case protocol.StopContextFull:
 		return "the model's context is full; start a new chat to go on"
 	}
 	return ""

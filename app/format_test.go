@@ -44,23 +44,6 @@ func TestFormatFigures(t *testing.T) {
 	}
 }
 
-func TestDecodeWorkerMessage(t *testing.T) {
-	m, err := decodeWorkerMessage(`{"type":"done","tokens":[5,6,2],"stop":"eos","ttftMs":12.5,"decodeTps":40,` +
-		`"visionRuns":0,"visionRunsTotal":3,"backend":"wasm","dtype":{"vision":"fp32","embed":"fp32","decoder":"q4"}}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Type != msgDone || len(m.Tokens) != 3 || m.Stop != stopEOS || m.TTFTMs != 12.5 ||
-		m.VisionRunsTotal != 3 || m.DType.Decoder != "q4" {
-		t.Errorf("decoded %+v", m)
-	}
-	for _, bad := range []string{`{}`, `not json`, `{"type":"token","id":"x"}`} {
-		if _, err := decodeWorkerMessage(bad); err == nil {
-			t.Errorf("%s: no error", bad)
-		}
-	}
-}
-
 func TestFitWithin(t *testing.T) {
 	for _, tt := range []struct{ w, h, edge, ww, wh int }{
 		{100, 50, 200, 100, 50},

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // Stubs of js_wasm.go, so that the server (which renders the first paint)
@@ -16,15 +17,19 @@ import (
 var errNoBrowser = errors.New("this needs a web browser")
 
 // modelWorker records what the page posts, for the page's native tests.
-type modelWorker struct{ posted []map[string]any }
+type modelWorker struct {
+	posted []protocol.Message
+	images []any // the picture beside each posted message
+}
 
 func startWorker(string, func(string), func(string)) (*modelWorker, error) {
 	return nil, errNoBrowser
 }
 
-func (w *modelWorker) post(msg map[string]any) {
+func (w *modelWorker) post(msg protocol.Message, image any) {
 	if w != nil {
 		w.posted = append(w.posted, msg)
+		w.images = append(w.images, image)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // Browser-only calls. Every JS callback made here is released by the
@@ -57,11 +58,22 @@ func workerErrorText(e goapp.Value) string {
 	return "The model worker could not start: web/worker.js did not load."
 }
 
-// post sends one message to the worker.
-func (w *modelWorker) post(msg map[string]any) {
-	if w != nil {
-		w.w.Call("postMessage", msg)
+// post sends one message to the worker, with the picture (a Blob or File)
+// of an ask beside it; image nil sends none.
+func (w *modelWorker) post(msg protocol.Message, image any) {
+	if w == nil {
+		return
 	}
+	raw, err := protocol.Encode(msg)
+	if err != nil {
+		goapp.Log(err)
+		return
+	}
+	obj := goapp.Window().Get("JSON").Call("parse", string(raw))
+	if image != nil {
+		obj.Set("image", image)
+	}
+	w.w.Call("postMessage", obj)
 }
 
 // terminate stops the worker and releases its listeners.

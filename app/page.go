@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // page is the whole app: it owns the state and the model worker, and hands
@@ -163,6 +164,8 @@ func (p *page) Render() goapp.UI {
 			Defaults:     p.defaults,
 			SplitDefault: p.settings.Split.Resolve(p.phone, p.splitDefault),
 			Phone:        p.phone,
+			Model:        p.modelDefaults(),
+			Variants:     p.model.Variants,
 			Storage:      p.storage,
 			StorageBusy:  p.storageBusy,
 			StorageErr:   p.storageErr,
@@ -222,7 +225,7 @@ func (p *page) ask(ctx goapp.Context, text string) bool {
 	}
 	p.turns = append(p.turns, t)
 	p.stopAsked = false
-	p.worker.post(askMessage(req, p.settings))
+	p.worker.post(askMessage(req, p.settings), req.Image)
 	afterUpdate(ctx, func() { scrollIntoView("answer") })
 	return true
 }
@@ -241,7 +244,7 @@ func (p *page) seed() int64 {
 func (p *page) stop(goapp.Context) {
 	if p.generating() && !p.stopAsked {
 		p.stopAsked = true
-		p.worker.post(plainMessage(msgStop))
+		p.worker.post(protocol.Stop{}, nil)
 	}
 }
 
@@ -275,11 +278,11 @@ func (p *page) newChat(ctx goapp.Context) {
 // streaming is stopped and its late messages dropped.
 func (p *page) resetChat() {
 	if p.generating() {
-		p.worker.post(plainMessage(msgStop))
+		p.worker.post(protocol.Stop{}, nil)
 		p.discarding = true
 	}
 	if p.chatStarted {
-		p.worker.post(plainMessage(msgReset))
+		p.worker.post(protocol.Reset{}, nil)
 	}
 	p.turns, p.chatStarted, p.picSent, p.stopAsked = nil, false, false, false
 }

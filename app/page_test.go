@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // The page's protocol logic runs natively: the worker stub records what the
@@ -20,45 +21,66 @@ func testPage(t *testing.T) (*page, *modelWorker) {
 	w := &modelWorker{}
 	p.worker = w
 	p.model.Status = neverLoaded
-	p.message(msgReady)
+	p.message(&protocol.Ready{})
 	return p, w
 }
 
 var noCtx goapp.Context
 
-func (p *page) message(typ string, set ...func(*workerMessage)) {
-	m := workerMessage{Type: typ}
-	for _, f := range set {
-		f(&m)
-	}
-	p.onWorkerMessage(noCtx, m)
-}
+// message hands the page a message from the worker.
+func (p *page) message(m protocol.Message) { p.onWorkerMessage(noCtx, m) }
 
 // types lists the types of the posted messages.
-func types(w *modelWorker) []string {
-	var out []string
+func types(w *modelWorker) []protocol.Type {
+	var out []protocol.Type
 	for _, m := range w.posted {
-		out = append(out, m["type"].(string))
+		out = append(out, m.Type())
 	}
 	return out
 }
 
-func lastPost(w *modelWorker) map[string]any { return w.posted[len(w.posted)-1] }
+func lastPost(w *modelWorker) protocol.Message { return w.posted[len(w.posted)-1] }
 
-// latest tags a message as the answer to the page's latest load.
-func latest(p *page) func(*workerMessage) {
-	id := p.loadID
-	return func(m *workerMessage) { m.LoadID = id }
+// fakeBlob stands for a picture's Blob in native tests.
+type fakeBlob struct {
+	goapp.Value
+	name string
+}
+
+// testPicture is a picked picture whose Blob is a fakeBlob.
+func testPicture(name string) picture { return picture{Name: name, Blob: fakeBlob{name: name}} }
+
+// lastImage is the picture posted beside the last message.
+func lastImage(w *modelWorker) any { return w.images[len(w.images)-1] }
+
+// lastAsk is the last message posted, which must be an ask.
+func lastAsk(t *testing.T, w *modelWorker) *protocol.Ask {
+	t.Helper()
+	ask, ok := lastPost(w).(*protocol.Ask)
+	if !ok {
+		t.Fatalf("the last message posted is %s, want an ask", lastPost(w).Type())
+	}
+	return ask
+}
+
+// lastLoad is the last message posted, which must be a load.
+func lastLoad(t *testing.T, w *modelWorker) *protocol.Load {
+	t.Helper()
+	load, ok := lastPost(w).(*protocol.Load)
+	if !ok {
+		t.Fatalf("the last message posted is %s, want a load", lastPost(w).Type())
+	}
+	return load
 }
 
 func loadTestModel(p *page) {
-	p.message(msgProgress, latest(p), func(m *workerMessage) { m.File, m.Loaded, m.Total = "onnx/a.onnx", 5, 10 })
-	p.message(msgLoaded, latest(p), func(m *workerMessage) { m.Backend = "wasm"; m.Tiny = true })
+	p.message(&protocol.Progress{LoadID: p.loadID, File: "onnx/a.onnx", Loaded: 5, Total: 10})
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, Tiny: true})
 }
 
 func TestPageLoadsWhenWorkerReady(t *testing.T) {
 	p, w := testPage(t)
-	if got := types(w); !slices.Equal(got, []string{msgLoad}) {
+	if got := types(w); !slices.Equal(got, []protocol.Type{protocol.TypeLoad}) {
 		t.Fatalf("posted %v, want a load", got)
 	}
 	if p.model.Status != loading {
@@ -79,30 +101,30 @@ func TestPageLoadsWhenWorkerReady(t *testing.T) {
 func TestPageConversation(t *testing.T) {
 	p, w := testPage(t)
 	loadTestModel(p)
-	p.pick(noCtx, picture{Name: "cat.png"})
+	p.pick(noCtx, testPicture("cat.png"))
 	p.prompt = "What is this?"
 	p.run(noCtx)
 
-	ask := lastPost(w)
-	if ask["type"] != msgAsk || ask["newChat"] != true || ask["text"] != "What is this?" {
+	ask := lastAsk(t, w)
+	if !ask.NewChat || ask.Text != "What is this?" || lastImage(w) == nil {
 		t.Fatalf("first ask %v", ask)
 	}
 	if !p.generating() || p.prompt != "" {
 		t.Fatalf("after run: generating %v, prompt %q", p.generating(), p.prompt)
 	}
-	p.message(msgToken, func(m *workerMessage) { m.ID, m.Text = 7, " A" })
-	p.message(msgToken, func(m *workerMessage) { m.ID, m.Text = 8, " cat" })
+	p.message(&protocol.Token{ID: 7, Text: " A"})
+	p.message(&protocol.Token{ID: 8, Text: " cat"})
 	if got := p.turns[0].Answer; got != " A cat" {
 		t.Errorf("streamed answer %q", got)
 	}
-	p.message(msgDone, func(m *workerMessage) { m.Tokens, m.Stop, m.VisionRuns = []int64{7, 8, 2}, stopEOS, 1 })
+	p.message(&protocol.Done{Tokens: []int64{7, 8, 2}, Stop: protocol.StopEOS, VisionRuns: 1})
 	if p.generating() || p.turns[0].State != answerDone || !slices.Equal(p.turns[0].Tokens, []int64{7, 8, 2}) {
 		t.Fatalf("after done: %+v", p.turns[0])
 	}
 
 	p.ask(noCtx, "And its colour?")
-	follow := lastPost(w)
-	if follow["newChat"] != false || follow["image"] != nil {
+	follow := lastAsk(t, w)
+	if follow.NewChat || lastImage(w) != nil {
 		t.Errorf("follow-up %v: want newChat false and no image", follow)
 	}
 	if len(p.turns) != 2 || p.turns[1].Picture != "" || p.turns[0].Picture != "cat.png" {
@@ -113,15 +135,15 @@ func TestPageConversation(t *testing.T) {
 func TestPageNewPictureResetsChat(t *testing.T) {
 	p, w := testPage(t)
 	loadTestModel(p)
-	p.pick(noCtx, picture{Name: "a.png"})
+	p.pick(noCtx, testPicture("a.png"))
 	p.ask(noCtx, "Q1")
-	p.message(msgDone, func(m *workerMessage) { m.Stop = stopEOS })
-	p.pick(noCtx, picture{Name: "b.png"})
-	if len(p.turns) != 0 || lastPost(w)["type"] != msgReset {
+	p.message(&protocol.Done{Stop: protocol.StopEOS})
+	p.pick(noCtx, testPicture("b.png"))
+	if len(p.turns) != 0 || lastPost(w).Type() != protocol.TypeReset {
 		t.Fatalf("a new picture left %d turns, last post %v", len(p.turns), lastPost(w))
 	}
 	p.ask(noCtx, "Q2")
-	if ask := lastPost(w); ask["newChat"] != true || p.turns[0].Picture != "b.png" {
+	if ask := lastAsk(t, w); !ask.NewChat || p.turns[0].Picture != "b.png" {
 		t.Errorf("ask after a new picture %v, turn %+v", ask, p.turns[0])
 	}
 }
@@ -132,11 +154,11 @@ func TestPageStopAndDiscard(t *testing.T) {
 	p.ask(noCtx, "Q")
 	p.stop(noCtx)
 	p.stop(noCtx) // pressed twice: one message
-	if n := len(slices.DeleteFunc(types(w), func(s string) bool { return s != msgStop })); n != 1 {
+	if n := len(slices.DeleteFunc(types(w), func(typ protocol.Type) bool { return typ != protocol.TypeStop })); n != 1 {
 		t.Errorf("%d stop messages, want 1", n)
 	}
-	p.message(msgDone, func(m *workerMessage) { m.Stop = stopCancelled })
-	if p.turns[0].Stop != stopCancelled || p.stopAsked {
+	p.message(&protocol.Done{Stop: protocol.StopCancelled})
+	if p.turns[0].Stop != protocol.StopCancelled || p.stopAsked {
 		t.Errorf("after a cancelled done: %+v, stopAsked %v", p.turns[0], p.stopAsked)
 	}
 
@@ -144,9 +166,9 @@ func TestPageStopAndDiscard(t *testing.T) {
 	p.ask(noCtx, "Q2")
 	p.newChat(noCtx)
 	p.ask(noCtx, "Q3")
-	p.message(msgToken, func(m *workerMessage) { m.Text = "old" })
-	p.message(msgDone, func(m *workerMessage) { m.Stop = stopCancelled })
-	p.message(msgToken, func(m *workerMessage) { m.Text = "new" })
+	p.message(&protocol.Token{Text: "old"})
+	p.message(&protocol.Done{Stop: protocol.StopCancelled})
+	p.message(&protocol.Token{Text: "new"})
 	if len(p.turns) != 1 || p.turns[0].Answer != "new" || !p.generating() {
 		t.Errorf("after discarding: %+v", p.turns)
 	}
@@ -155,14 +177,14 @@ func TestPageStopAndDiscard(t *testing.T) {
 func TestPageAskErrorKeepsPictureForNextTry(t *testing.T) {
 	p, w := testPage(t)
 	loadTestModel(p)
-	p.pick(noCtx, picture{Name: "broken.png"})
+	p.pick(noCtx, testPicture("broken.png"))
 	p.ask(noCtx, "Q")
-	p.message(msgError, func(m *workerMessage) { m.Message = "the picture could not be read" })
+	p.message(&protocol.Error{Message: "the picture could not be read"})
 	if p.turns[0].State != answerFailed || p.turns[0].Error != "The picture could not be read." {
 		t.Fatalf("failed turn %+v", p.turns[0])
 	}
 	p.ask(noCtx, "Q again")
-	if ask := lastPost(w); ask["newChat"] != true || p.turns[1].Picture != "broken.png" {
+	if ask := lastAsk(t, w); !ask.NewChat || lastImage(w) == nil || p.turns[1].Picture != "broken.png" {
 		t.Errorf("retry %v: the picture should be sent again in a new chat", ask)
 	}
 }
@@ -174,22 +196,22 @@ func TestPageAskErrorKeepsPictureForNextTry(t *testing.T) {
 func TestPageFailedFollowUp(t *testing.T) {
 	p, w := testPage(t)
 	loadTestModel(p)
-	p.pick(noCtx, picture{Name: "cat.png"})
+	p.pick(noCtx, testPicture("cat.png"))
 	p.ask(noCtx, "Q1")
-	p.message(msgDone, func(m *workerMessage) { m.Stop = stopEOS })
+	p.message(&protocol.Done{Stop: protocol.StopEOS})
 
 	p.ask(noCtx, "A question too long for the context")
-	p.message(msgError, func(m *workerMessage) { m.Message = "This question does not fit." })
+	p.message(&protocol.Error{Message: "This question does not fit."})
 	p.ask(noCtx, "Q2")
-	if ask := lastPost(w); ask["newChat"] != false || ask["image"] != nil {
+	if ask := lastAsk(t, w); ask.NewChat || lastImage(w) != nil {
 		t.Errorf("after a refused follow-up %v: want the same chat, no picture", ask)
 	}
-	p.message(msgDone, func(m *workerMessage) { m.Stop = stopEOS })
+	p.message(&protocol.Done{Stop: protocol.StopEOS})
 
 	p.ask(noCtx, "Q3")
-	p.message(msgError, func(m *workerMessage) { m.Message = "The conversation starts over."; m.Reset = true })
+	p.message(&protocol.Error{Message: "The conversation starts over.", Reset: true})
 	p.ask(noCtx, "Q4")
-	if ask := lastPost(w); ask["newChat"] != true || p.turns[len(p.turns)-1].Picture != "cat.png" {
+	if ask := lastAsk(t, w); !ask.NewChat || lastImage(w) == nil || p.turns[len(p.turns)-1].Picture != "cat.png" {
 		t.Errorf("after a failure that reset the worker's chat %v: want a new chat with the picture", ask)
 	}
 }
@@ -200,25 +222,25 @@ func TestPageSettingsReload(t *testing.T) {
 	s := p.settings
 	s.MaxNewTokens = 24
 	p.changeSettings(noCtx, s)
-	if got := types(w); !slices.Equal(got, []string{msgLoad}) {
+	if got := types(w); !slices.Equal(got, []protocol.Type{protocol.TypeLoad}) {
 		t.Errorf("a generation setting posted %v", got)
 	}
 	s.Device = DeviceWASM
 	p.changeSettings(noCtx, s)
 	s.DType = Variants{Vision: "q4", Embed: "q4", Decoder: "q4"}
 	p.changeSettings(noCtx, s)
-	if got := types(w); !slices.Equal(got, []string{msgLoad, msgLoad, msgLoad}) {
+	if got := types(w); !slices.Equal(got, []protocol.Type{protocol.TypeLoad, protocol.TypeLoad, protocol.TypeLoad}) {
 		t.Errorf("two model settings posted %v", got)
 	}
-	p.message(msgLoaded, func(m *workerMessage) { m.LoadID = w.posted[1]["loadId"].(int); m.Backend = "wasm" })
+	p.message(&protocol.Loaded{LoadID: w.posted[1].(*protocol.Load).LoadID, Backend: DeviceWASM})
 	if p.model.Status != loading {
 		t.Error("the answer to an outdated load made the model ready")
 	}
-	p.message(msgLoaded, latest(p), func(m *workerMessage) { m.Backend = "wasm" })
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM})
 	if p.model.Status != loaded {
 		t.Error("the answer to the latest load did not make the model ready")
 	}
-	if lastPost(w)["dtype"].(map[string]any)["decoder"] != "q4" {
+	if lastLoad(t, w).DType.Decoder != "q4" {
 		t.Errorf("load %v", lastPost(w))
 	}
 }
@@ -229,22 +251,21 @@ func TestPageSettingsReload(t *testing.T) {
 // fails the page nor counts as the answer to the newer load.
 func TestPageSupersededLoadEndsQuietly(t *testing.T) {
 	p, w := testPage(t)
-	first := lastPost(w)["loadId"]
+	first := lastLoad(t, w).LoadID
 	s := p.settings
 	s.Device = DeviceWASM
 	p.changeSettings(noCtx, s)
-	second := lastPost(w)["loadId"]
-	if first == nil || first == second {
+	second := lastLoad(t, w).LoadID
+	if first == 0 || first == second {
 		t.Fatalf("loads posted with loadId %v then %v, want two different ids", first, second)
 	}
-	old := func(m *workerMessage) { m.LoadID = first.(int) }
-	p.message(msgProgress, old, func(m *workerMessage) { m.File, m.Loaded, m.Total = "onnx/old.onnx", 1, 10 })
-	p.message(msgError, old, func(m *workerMessage) { m.Message = "The request was cancelled." })
-	p.message(msgLoaded, old, func(m *workerMessage) { m.Backend = "webgpu" })
+	p.message(&protocol.Progress{LoadID: first, File: "onnx/old.onnx", Loaded: 1, Total: 10})
+	p.message(&protocol.Error{LoadID: first, Message: "The request was cancelled."})
+	p.message(&protocol.Loaded{LoadID: first, Backend: DeviceWebGPU})
 	if p.model.Status != loading || p.model.Error != "" || len(p.model.Files) != 0 {
 		t.Fatalf("after the superseded load's messages: %+v, want loading with no error and no files", p.model)
 	}
-	p.message(msgLoaded, func(m *workerMessage) { m.LoadID = second.(int); m.Backend = "wasm" })
+	p.message(&protocol.Loaded{LoadID: second, Backend: DeviceWASM})
 	if p.model.Status != loaded || p.model.Backend != "wasm" {
 		t.Fatalf("after the newer load's loaded: %+v", p.model)
 	}
@@ -252,12 +273,12 @@ func TestPageSupersededLoadEndsQuietly(t *testing.T) {
 
 func TestPageLoadErrorAndRetry(t *testing.T) {
 	p, w := testPage(t)
-	p.message(msgError, latest(p), func(m *workerMessage) { m.Message = "model folder not found" })
+	p.message(&protocol.Error{LoadID: p.loadID, Message: "model folder not found"})
 	if p.model.Status != loadFailed || p.model.Error != "Model folder not found." {
 		t.Fatalf("after a load error: %+v", p.model)
 	}
 	p.retryLoad(noCtx)
-	if got := types(w); !slices.Equal(got, []string{msgLoad, msgLoad}) {
+	if got := types(w); !slices.Equal(got, []protocol.Type{protocol.TypeLoad, protocol.TypeLoad}) {
 		t.Errorf("retry posted %v", got)
 	}
 }
@@ -280,7 +301,7 @@ func TestSentence(t *testing.T) {
 // TestAnswerStopReasons: every stop reason of the protocol says why the
 // answer ended, a full context what to do next.
 func TestAnswerStopReasons(t *testing.T) {
-	for stop, want := range map[string]string{
+	for stop, want := range map[protocol.StopReason]string{
 		"eos":            "",
 		"max_new_tokens": "length limit",
 		"cancelled":      "stopped",
@@ -299,21 +320,69 @@ func TestAnswerStopReasons(t *testing.T) {
 func TestPageTakesTheModelsDefaultsFromLoaded(t *testing.T) {
 	for _, modelSplit := range []bool{false, true} {
 		p, w := testPage(t)
-		p.message(msgLoaded, latest(p), func(m *workerMessage) {
-			m.Backend = "wasm"
-			m.Defaults = &modelDefaults{Split: modelSplit, MaxNewTokens: 256, RepetitionPenalty: 1}
-		})
-		p.pick(noCtx, picture{Name: "cat.png"})
+		p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM,
+			Defaults: protocol.Defaults{Split: modelSplit, MaxNewTokens: 256, RepetitionPenalty: 1}})
+		p.pick(noCtx, testPicture("cat.png"))
 		p.ask(noCtx, "What is this?")
-		if got := lastPost(w)["split"]; got != modelSplit {
+		if got := lastAsk(t, w).Split; got == nil || *got != modelSplit {
 			t.Errorf("the model's do_image_splitting %v: ask split %v", modelSplit, got)
 		}
 	}
 }
 
-func TestDecodeLoadedDefaults(t *testing.T) {
-	m, err := decodeWorkerMessage(`{"type":"loaded","defaults":{"split":false,"maxNewTokens":512,"repetitionPenalty":1.2}}`)
-	if err != nil || m.Defaults == nil || *m.Defaults != (modelDefaults{Split: false, MaxNewTokens: 512, RepetitionPenalty: 1.2}) {
-		t.Errorf("got %+v, %v", m.Defaults, err)
+// TestPageLeavesGenerationToTheModel: with the default settings an ask
+// carries no maxNewTokens nor repetitionPenalty, so the worker uses the
+// model's generation_config.json; a setting the person made goes out.
+func TestPageLeavesGenerationToTheModel(t *testing.T) {
+	p, w := testPage(t)
+	loadTestModel(p)
+	p.ask(noCtx, "Q")
+	raw, err := protocol.Encode(lastAsk(t, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(raw); strings.Contains(s, "maxNewTokens") || strings.Contains(s, "repetitionPenalty") {
+		t.Errorf("default ask %s: want the model's maxNewTokens and repetitionPenalty (absent)", raw)
+	}
+	p.message(&protocol.Done{Stop: protocol.StopEOS})
+	s := p.settings
+	s.RepetitionPenalty, s.MaxNewTokens = 1.2, 24
+	p.changeSettings(noCtx, s)
+	p.ask(noCtx, "Q2")
+	if a := lastAsk(t, w); a.RepetitionPenalty != 1.2 || a.MaxNewTokens != 24 {
+		t.Errorf("ask after setting them: penalty %v, max new tokens %d; want 1.2, 24", a.RepetitionPenalty, a.MaxNewTokens)
+	}
+}
+
+// TestPageShowsTheModelsDefaultsAndVariants: the settings panel learns the
+// model's defaults and the folder's variants from loaded.
+func TestPageShowsTheModelsDefaultsAndVariants(t *testing.T) {
+	p, _ := testPage(t)
+	if p.modelDefaults() != nil {
+		t.Error("model defaults before a load")
+	}
+	avail := &protocol.Available{Vision: []string{"q4"}, Embed: []string{"q4"}, Decoder: []string{"q4", "fp32"}}
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, Variants: avail,
+		Defaults: protocol.Defaults{MaxNewTokens: 512, RepetitionPenalty: 1.05}})
+	if d := p.modelDefaults(); d == nil || d.MaxNewTokens != 512 || d.RepetitionPenalty != 1.05 {
+		t.Errorf("model defaults %+v", d)
+	}
+	panel := newSettingsPanel(settingsPanelProps{Variants: p.model.Variants})
+	enabled := func(chs []choice) (out []string) {
+		for _, ch := range chs {
+			if !ch.Disabled {
+				out = append(out, ch.Value)
+			}
+		}
+		return out
+	}
+	if got := enabled(panel.partChoices(0)); !slices.Equal(got, []string{"", "q4"}) {
+		t.Errorf("vision choices enabled: %q; want automatic and q4", got)
+	}
+	if got := enabled(panel.partChoices(2)); !slices.Equal(got, []string{"", "fp32", "q4"}) {
+		t.Errorf("decoder choices enabled: %q; want automatic, fp32, q4", got)
+	}
+	if got := enabled(newSettingsPanel(settingsPanelProps{}).partChoices(1)); len(got) != 1+len(variantNames) {
+		t.Errorf("with an unknown folder %q are enabled; want every variant", got)
 	}
 }

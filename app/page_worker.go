@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // The page's side of the worker protocol (wasm/PROTOCOL.md).
@@ -18,7 +19,7 @@ const workerURL = "/web/worker.js"
 func (p *page) startWorker() {
 	ctx := p.ctx
 	onMessage := func(raw string) {
-		m, err := decodeWorkerMessage(raw)
+		m, err := protocol.DecodeReply([]byte(raw))
 		ctx.Dispatch(func(ctx goapp.Context) {
 			if err != nil {
 				goapp.Log(err)
@@ -47,54 +48,55 @@ func (p *page) loadModel() {
 	}
 	p.model = modelState{Status: loading, Text: "Downloading the model…"}
 	p.loadID++
-	p.worker.post(loadMessage(p.settings, p.loadID))
+	p.worker.post(loadMessage(p.settings, p.loadID), nil)
 }
 
 // staleLoad reports whether m answers a load that a newer one replaced
 // (changing Device or Precision while the model downloads): the worker
 // cancels such a load, and whatever it still says of it is dropped.
-func (p *page) staleLoad(m workerMessage) bool {
-	switch m.Type {
-	case msgProgress, msgLoaded:
+func (p *page) staleLoad(m protocol.Message) bool {
+	switch m := m.(type) {
+	case *protocol.Progress:
 		return m.LoadID != p.loadID
-	case msgError:
+	case *protocol.Loaded:
+		return m.LoadID != p.loadID
+	case *protocol.Error:
 		return m.LoadID != 0 && m.LoadID != p.loadID
 	}
 	return false
 }
 
-func (p *page) onWorkerMessage(ctx goapp.Context, m workerMessage) {
+func (p *page) onWorkerMessage(ctx goapp.Context, m protocol.Message) {
 	if p.staleLoad(m) {
 		return
 	}
-	switch m.Type {
-	case msgReady:
+	switch m := m.(type) {
+	case *protocol.Ready:
 		p.workerReady = true
 		p.loadModel()
-	case msgProgress:
+	case *protocol.Progress:
 		p.model.progress(m.File, m.Loaded, m.Total)
-	case msgLoaded:
+	case *protocol.Loaded:
 		p.modelLoaded(m)
-	case msgStatus:
+	case *protocol.Status:
 		p.workerStatus(m.Text)
-	case msgToken:
+	case *protocol.Token:
 		p.appendToken(ctx, m)
-	case msgDone:
+	case *protocol.Done:
 		p.finishAnswer(ctx, m)
-	case msgError:
+	case *protocol.Error:
 		p.workerError(ctx, m)
 	}
 }
 
 // modelLoaded records the model's backend (the answer to the latest load:
-// see staleLoad).
-func (p *page) modelLoaded(m workerMessage) {
+// see staleLoad) and its own settings.
+func (p *page) modelLoaded(m *protocol.Loaded) {
 	p.model.Status = loaded
-	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = m.Backend, m.DType, m.Notice, m.Tiny
+	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = string(m.Backend), m.DType, m.Notice, m.Tiny
 	p.model.Text, p.model.Error = "", ""
-	if m.Defaults != nil {
-		p.splitDefault = m.Defaults.Split
-	}
+	p.model.Defaults, p.model.Variants = m.Defaults, m.Variants
+	p.splitDefault = m.Defaults.Split
 	p.askPersistence()
 	if p.settingsOpen {
 		p.refreshStorage()
@@ -111,7 +113,7 @@ func (p *page) workerStatus(text string) {
 	}
 }
 
-func (p *page) appendToken(ctx goapp.Context, m workerMessage) {
+func (p *page) appendToken(ctx goapp.Context, m *protocol.Token) {
 	if p.discarding || !p.generating() {
 		return
 	}
@@ -123,7 +125,7 @@ func (p *page) appendToken(ctx goapp.Context, m workerMessage) {
 }
 
 // finishAnswer completes the streaming answer with the worker's figures.
-func (p *page) finishAnswer(ctx goapp.Context, m workerMessage) {
+func (p *page) finishAnswer(ctx goapp.Context, m *protocol.Done) {
 	if p.discarding {
 		p.discarding = false
 		return
@@ -142,7 +144,7 @@ func (p *page) finishAnswer(ctx goapp.Context, m workerMessage) {
 	}
 	t.State, t.Status, t.Stop = answerDone, "", m.Stop
 	t.Figures = figures{
-		TTFTMs: m.TTFTMs, DecodeTPS: m.DecodeTPS, Backend: m.Backend, DType: m.DType,
+		TTFTMs: m.TTFTMs, DecodeTPS: m.DecodeTPS, Backend: string(m.Backend), DType: m.DType,
 		VisionRuns: m.VisionRuns, VisionRunsTotal: m.VisionRunsTotal, Tokens: len(m.Tokens),
 	}
 	if p.stopAsked {
@@ -153,7 +155,7 @@ func (p *page) finishAnswer(ctx goapp.Context, m workerMessage) {
 }
 
 // workerError files an error under whatever was running.
-func (p *page) workerError(_ goapp.Context, m workerMessage) {
+func (p *page) workerError(_ goapp.Context, m *protocol.Error) {
 	msg := sentence(m.Message)
 	switch {
 	case p.discarding:
@@ -188,6 +190,15 @@ func (p *page) workerFailed(msg string) {
 	p.model = modelState{Status: loadFailed, Error: msg}
 	p.workerReady = false
 	p.chatStarted, p.picSent, p.discarding, p.stopAsked = false, false, false, false
+}
+
+// modelDefaults are the loaded model's own settings, nil before a load.
+func (p *page) modelDefaults() *protocol.Defaults {
+	if p.model.Status != loaded {
+		return nil
+	}
+	d := p.model.Defaults
+	return &d
 }
 
 // notices are the page-wide messages, most important first.

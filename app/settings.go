@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 
 	"fmt"
 	"net/url"
@@ -11,13 +12,13 @@ import (
 )
 
 // Device is where the worker runs the model.
-type Device string
+type Device = protocol.Device
 
-// Devices the worker knows (wasm/PROTOCOL.md, message load).
+// The devices, by the names the app's code uses.
 const (
-	DeviceAuto   Device = "auto"
-	DeviceWebGPU Device = "webgpu"
-	DeviceWASM   Device = "wasm"
+	DeviceAuto   = protocol.DeviceAuto
+	DeviceWebGPU = protocol.DeviceWebGPU
+	DeviceWASM   = protocol.DeviceWasm
 )
 
 // variantNames are the ONNX variants a sub-model may use; "" lets the worker
@@ -51,10 +52,12 @@ type Sampling struct {
 // Settings are everything a person can change, all deep-linkable as URL
 // query parameters (see ParseSettings).
 type Settings struct {
-	Model             string // URL of a model folder
-	Device            Device
-	DType             Variants
-	Split             Split
+	Model  string // URL of a model folder
+	Device Device
+	DType  Variants
+	Split  Split
+	// MaxNewTokens and RepetitionPenalty: 0 is the model's own
+	// (generation_config.json, which the worker reads).
 	MaxNewTokens      int
 	RepetitionPenalty float64
 	Sampling          Sampling
@@ -62,13 +65,11 @@ type Settings struct {
 
 // Defaults and limits of the settings.
 const (
-	DefaultModelURL          = "/models/default/"
-	DefaultMaxNewTokens      = modelconfig.DefaultMaxNewTokens
-	DefaultRepetitionPenalty = 1.1
-	maxMaxNewTokens          = 4096
-	maxRepetitionPenalty     = 3
-	maxTemperature           = 2
-	maxTopK                  = 1000
+	DefaultModelURL      = "/models/default/"
+	maxMaxNewTokens      = 4096
+	maxRepetitionPenalty = 3
+	maxTemperature       = 2
+	maxTopK              = 1000
 	// Sampling values offered when a person switches from greedy to sampling.
 	suggestedTemperature = 0.7
 	suggestedTopK        = 50
@@ -101,12 +102,10 @@ func DefaultSettings(modelURL string) Settings {
 		modelURL = DefaultModelURL
 	}
 	return Settings{
-		Model:             modelURL,
-		Device:            DeviceAuto,
-		Split:             SplitAuto,
-		MaxNewTokens:      DefaultMaxNewTokens,
-		RepetitionPenalty: DefaultRepetitionPenalty,
-		Sampling:          Sampling{TopK: suggestedTopK, TopP: suggestedTopP},
+		Model:    modelURL,
+		Device:   DeviceAuto,
+		Split:    SplitAuto,
+		Sampling: Sampling{TopK: suggestedTopK, TopP: suggestedTopP},
 	}
 }
 
@@ -164,13 +163,22 @@ func (s *Settings) set(name, v string) (want string) {
 // maxSeed keeps seeds exact as JavaScript numbers.
 const maxSeed = 1<<53 - 1
 
+// clearToModel sets a setting of modelDefaultParams back to the model's own.
+func (s *Settings) clearToModel(param string) {
+	switch param {
+	case paramMaxNewTokens:
+		s.MaxNewTokens = 0
+	case paramRepetitionPenalty:
+		s.RepetitionPenalty = 0
+	}
+}
+
 func (s *Settings) setDevice(v string) string {
-	switch d := Device(strings.ToLower(v)); d {
-	case DeviceAuto, DeviceWebGPU, DeviceWASM:
+	if d := Device(strings.ToLower(v)); slices.Contains(protocol.Devices, d) {
 		s.Device = d
 		return ""
 	}
-	return "use webgpu or wasm"
+	return "use auto, webgpu or wasm"
 }
 
 func (s *Settings) setSplit(v string) string {

@@ -1,10 +1,13 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 type settingsPanelProps struct {
@@ -13,12 +16,18 @@ type settingsPanelProps struct {
 	Defaults     Settings
 	SplitDefault bool // what "automatic" detail means on this screen now
 	Phone        bool
-	Storage      storageInfo
-	StorageBusy  string // the model folder being deleted
-	StorageErr   string
-	OnChange     func(ctx goapp.Context, s Settings)
-	OnClose      func(ctx goapp.Context)
-	OnDelete     func(ctx goapp.Context, folder string) // delete a model's stored files
+	// Model are the loaded model's own settings (nil before a load), shown
+	// for the settings left to the model.
+	Model *protocol.Defaults
+	// Variants are the variants the model folder has (nil: unknown); the
+	// others are offered greyed out.
+	Variants    *protocol.Available
+	Storage     storageInfo
+	StorageBusy string // the model folder being deleted
+	StorageErr  string
+	OnChange    func(ctx goapp.Context, s Settings)
+	OnClose     func(ctx goapp.Context)
+	OnDelete    func(ctx goapp.Context, folder string) // delete a model's stored files
 }
 
 // settingsPanel edits the settings. Every change goes through the same
@@ -35,26 +44,57 @@ func newSettingsPanel(props settingsPanelProps) *settingsPanel {
 	return &settingsPanel{Props: props}
 }
 
-// choice is one option of a select.
-type choice struct{ Value, Label string }
+// choice is one option of a select; a disabled one is shown greyed out.
+type choice struct {
+	Value, Label string
+	Disabled     bool
+}
 
 var (
-	deviceChoices = []choice{
-		{string(DeviceAuto), "Automatic: WebGPU when available"},
-		{string(DeviceWebGPU), "WebGPU (graphics card)"},
-		{string(DeviceWASM), "CPU (WebAssembly)"},
+	deviceLabels = map[Device]string{
+		DeviceAuto:   "Automatic: WebGPU when available",
+		DeviceWebGPU: "WebGPU (graphics card)",
+		DeviceWASM:   "CPU (WebAssembly)",
 	}
-	variantChoices = []choice{
-		{"", "Automatic"},
-		{"fp32", "fp32 · exact, largest"},
-		{"fp16", "fp16 · half the size"},
-		{"q4", "q4 · smallest"},
-		{"q4f16", "q4f16 · smallest, for GPUs"},
+	variantLabels = map[string]string{
+		"fp32":  "fp32 · exact, largest",
+		"fp16":  "fp16 · half the size",
+		"q4":    "q4 · smallest",
+		"q4f16": "q4f16 · smallest, for GPUs",
 	}
 	samplingChoices = []choice{
-		{"greedy", "Greedy: always the likeliest word"},
-		{"sample", "Sampling: more varied answers"},
+		{Value: "greedy", Label: "Greedy: always the likeliest word"},
+		{Value: "sample", Label: "Sampling: more varied answers"},
 	}
+)
+
+// deviceChoices offers protocol.Devices, in its order.
+func deviceChoices() []choice {
+	out := make([]choice, len(protocol.Devices))
+	for i, d := range protocol.Devices {
+		out[i] = choice{Value: string(d), Label: cmp.Or(deviceLabels[d], string(d))}
+	}
+	return out
+}
+
+// variantChoices offers the variants of one sub-model (of list, the
+// variants its folder has; nil: unknown, all offered); the others are
+// greyed out.
+func variantChoices(list []string, known bool) []choice {
+	out := []choice{{Value: "", Label: "Automatic"}}
+	for _, v := range variantNames {
+		ch := choice{Value: v, Label: cmp.Or(variantLabels[v], v)}
+		if known && !slices.Contains(list, v) {
+			ch.Disabled, ch.Label = true, ch.Label+" · not in this model folder"
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+var (
+	// modelDefaultParams are the settings whose empty value is the model's.
+	modelDefaultParams = []string{paramMaxNewTokens, paramRepetitionPenalty}
 )
 
 func (c *settingsPanel) Render() goapp.UI {
@@ -72,18 +112,20 @@ func (c *settingsPanel) Render() goapp.UI {
 			),
 			goapp.Div().Class("settings-body").Body(
 				c.group("Model", "Changing these loads the model again and starts a new chat.",
-					c.selectField("setting-device", "Run on", string(s.Device), deviceChoices, c.onDevice),
-					c.selectField("setting-dtype-vision", "Vision encoder", s.DType.Vision, variantChoices, c.onVariant(0)),
-					c.selectField("setting-dtype-embed", "Token embeddings", s.DType.Embed, variantChoices, c.onVariant(1)),
-					c.selectField("setting-dtype-decoder", "Language decoder", s.DType.Decoder, variantChoices, c.onVariant(2)),
+					c.selectField("setting-device", "Run on", string(s.Device), deviceChoices(), c.onDevice),
+					c.selectField("setting-dtype-vision", "Vision encoder", s.DType.Vision, c.partChoices(0), c.onVariant(0)),
+					c.selectField("setting-dtype-embed", "Token embeddings", s.DType.Embed, c.partChoices(1), c.onVariant(1)),
+					c.selectField("setting-dtype-decoder", "Language decoder", s.DType.Decoder, c.partChoices(2), c.onVariant(2)),
 					c.textField("setting-model", paramModel, "Model folder (URL)", s.Model),
 				),
 				c.group("Answers", "",
 					c.selectField("setting-split", "Picture detail", s.Split.param(), c.splitChoices(), c.onSplit),
-					c.numberField("setting-max-new-tokens", paramMaxNewTokens, "Longest answer (tokens)",
-						strconv.Itoa(s.MaxNewTokens), 1, maxMaxNewTokens, 1),
-					c.numberField("setting-repetition-penalty", paramRepetitionPenalty, "Repetition penalty (1 = off)",
-						formatFloat(s.RepetitionPenalty), 1, maxRepetitionPenalty, 0.05),
+					c.modelNumberField("setting-max-new-tokens", paramMaxNewTokens, "Longest answer (tokens)",
+						float64(s.MaxNewTokens), c.modelValue(func(d protocol.Defaults) float64 { return float64(d.MaxNewTokens) }),
+						1, maxMaxNewTokens, 1),
+					c.modelNumberField("setting-repetition-penalty", paramRepetitionPenalty, "Repetition penalty (1 = off)",
+						s.RepetitionPenalty, c.modelValue(func(d protocol.Defaults) float64 { return d.RepetitionPenalty }),
+						1, maxRepetitionPenalty, 0.05),
 				),
 				c.group("Word choice", "", c.samplingFields(s.Sampling)...),
 				c.group("Storage on this device", "Model files are kept after the first download, so the app also works offline.",
@@ -102,9 +144,9 @@ func (c *settingsPanel) splitChoices() []choice {
 		auto = "Automatic: detailed (tiles)"
 	}
 	return []choice{
-		{"", auto},
-		{"1", "Detailed: split into tiles (slower)"},
-		{"0", "Fast: whole picture only"},
+		{Value: "", Label: auto},
+		{Value: "1", Label: "Detailed: split into tiles (slower)"},
+		{Value: "0", Label: "Fast: whole picture only"},
 	}
 }
 
@@ -139,7 +181,7 @@ func (c *settingsPanel) selectField(id, label, value string, choices []choice, o
 		goapp.Select().ID(id).OnChange(onChange).Body(
 			goapp.Range(choices).Slice(func(i int) goapp.UI {
 				ch := choices[i]
-				return goapp.Option().Value(ch.Value).Selected(ch.Value == value).Text(ch.Label)
+				return goapp.Option().Value(ch.Value).Selected(ch.Value == value).Disabled(ch.Disabled).Text(ch.Label)
 			}),
 		),
 	)
@@ -148,6 +190,40 @@ func (c *settingsPanel) selectField(id, label, value string, choices []choice, o
 func (c *settingsPanel) numberField(id, param, label, value string, lo, hi, step float64) goapp.UI {
 	return c.field(id, param, label, goapp.Input().ID(id).Type("number").
 		Min(lo).Max(hi).Step(step).Attr("inputmode", "decimal").Value(value).
+		OnChange(c.onParam(param)))
+}
+
+// partChoices are the variant choices of sub-model i (vision, embed,
+// decoder), greyed out where the model folder lacks them.
+func (c *settingsPanel) partChoices(i int) []choice {
+	a := c.Props.Variants
+	if a == nil {
+		return variantChoices(nil, false)
+	}
+	return variantChoices([][]string{a.Vision, a.Embed, a.Decoder}[i], true)
+}
+
+// modelValue is one of the loaded model's defaults, or -1 before a load.
+func (c *settingsPanel) modelValue(get func(protocol.Defaults) float64) float64 {
+	if c.Props.Model == nil {
+		return -1
+	}
+	return get(*c.Props.Model)
+}
+
+// modelNumberField is a number setting whose 0 is the model's own value:
+// the field is then empty and shows the model's value (model; -1 before
+// the model is loaded) as its placeholder; emptying it goes back to it.
+func (c *settingsPanel) modelNumberField(id, param, label string, value, model, lo, hi, step float64) goapp.UI {
+	text, placeholder := formatFloat(value), "the model's own"
+	if value == 0 {
+		text = ""
+	}
+	if model >= 0 {
+		placeholder = "the model's: " + formatFloat(model)
+	}
+	return c.field(id, param, label, goapp.Input().ID(id).Type("number").
+		Min(lo).Max(hi).Step(step).Attr("inputmode", "decimal").Value(text).Placeholder(placeholder).
 		OnChange(c.onParam(param)))
 }
 
@@ -181,7 +257,9 @@ func (c *settingsPanel) onParam(param string) goapp.EventHandler {
 		if c.errs == nil {
 			c.errs = map[string]string{}
 		}
-		if want := next.set(param, v); want != "" || v == "" {
+		if v == "" && slices.Contains(modelDefaultParams, param) {
+			next.clearToModel(param)
+		} else if want := next.set(param, v); want != "" || v == "" {
 			if v == "" {
 				want = "enter a value"
 			}

@@ -2,6 +2,7 @@ package app
 
 import (
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // loadStatus is where the model stands, so loading never starts twice.
@@ -84,7 +85,7 @@ type turn struct {
 	Status   string // what the worker is doing, while generating
 	Error    string
 	Tokens   []int64
-	Stop     string
+	Stop     protocol.StopReason
 	Figures  figures
 }
 
@@ -104,6 +105,10 @@ type modelState struct {
 	DType   Variants
 	Notice  string // from the worker, e.g. why WebGPU was not used
 	Tiny    bool
+	// Defaults are the loaded model's own settings.
+	Defaults protocol.Defaults
+	// Variants are those the model folder has (nil: unknown).
+	Variants *protocol.Available
 }
 
 // progress records one progress message.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/pocketvlm/smolvlm/internal/chromium"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // browser is one headless chromium tab on the harness page.
@@ -80,46 +81,67 @@ type progress struct {
 	Cached bool   `json:"cached"`
 }
 
-type dtype struct {
-	Vision  string `json:"vision"`
-	Embed   string `json:"embed"`
-	Decoder string `json:"decoder"`
+// message is one worker message the harness gathered, decoded with the
+// protocol package.
+type message struct{ protocol.Message }
+
+// UnmarshalJSON decodes a worker message by its type.
+func (m *message) UnmarshalJSON(b []byte) error {
+	msg, err := protocol.DecodeReply(b)
+	if err != nil {
+		return err
+	}
+	m.Message = msg
+	return nil
 }
 
-// message holds the fields of every terminal worker message.
-type message struct {
-	Type    string `json:"type"`
-	LoadID  int    `json:"loadId"` // loaded, progress and a load's error
-	Message string `json:"message"`
-	Detail  string `json:"detail"`
-	Reset   bool   `json:"reset"` // error of an ask: the conversation started over
-	// loaded
-	Backend         string `json:"backend"`
-	Dtype           dtype  `json:"dtype"`
-	Notice          string `json:"notice"`
-	Model           string `json:"model"`
-	Tiny            bool   `json:"tiny"`
-	DownloadedBytes int64  `json:"downloadedBytes"`
-	CachedBytes     int64  `json:"cachedBytes"`
-	Threads         int    `json:"threads"`
-	LastTokenLogits bool   `json:"lastTokenLogits"`
-	// done
-	Tokens          []int64 `json:"tokens"`
-	Text            string  `json:"text"`
-	Stop            string  `json:"stop"`
-	TTFTMs          float64 `json:"ttftMs"`
-	DecodeTPS       float64 `json:"decodeTps"`
-	PreprocessMs    float64 `json:"preprocessMs"`
-	VisionMs        float64 `json:"visionMs"`
-	VisionRuns      int     `json:"visionRuns"`
-	VisionRunsTotal int     `json:"visionRunsTotal"`
-	PromptTokens    int     `json:"promptTokens"`
-	Decoder         string  `json:"decoder"`
-	GPUReadBytes    int64   `json:"gpuReadBytes"`
-	GPUReads        int64   `json:"gpuReads"`
-	// tiles
-	SHA256 []string `json:"sha256"`
-	Pixels []string `json:"pixels"` // base64 RGB
+// failure is the reply's final message if it is an error.
+func (r reply) failure() (*protocol.Error, bool) {
+	e, ok := r.Final.Message.(*protocol.Error)
+	return e, ok
+}
+
+// finalAs is the reply's final message as a T, or a fatal test failure
+// that says what came instead.
+func finalAs[T protocol.Message](t *testing.T, r reply) T {
+	t.Helper()
+	m, ok := r.Final.Message.(T)
+	if !ok {
+		var want T
+		if e, isErr := r.failure(); isErr {
+			t.Fatalf("got error %q (%s); want %s", e.Message, e.Detail, want.Type())
+		}
+		t.Fatalf("got %s; want %s", r.Final.Type(), want.Type())
+	}
+	return m
+}
+
+func (r reply) done(t *testing.T) *protocol.Done { t.Helper(); return finalAs[*protocol.Done](t, r) }
+func (r reply) loaded(t *testing.T) *protocol.Loaded {
+	t.Helper()
+	return finalAs[*protocol.Loaded](t, r)
+}
+func (r reply) tilesOf(t *testing.T) *protocol.Tiles {
+	t.Helper()
+	return finalAs[*protocol.Tiles](t, r)
+}
+
+// request is m as the object the harness posts; imageURL ("" for none) is
+// the picture the harness fetches into a Blob ("bytes:..." makes one of
+// those bytes).
+func request(m protocol.Message, imageURL string) map[string]any {
+	raw, err := protocol.Encode(m)
+	if err != nil {
+		panic(err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		panic(err)
+	}
+	if imageURL != "" {
+		out["imageURL"] = imageURL
+	}
+	return out
 }
 
 // call sends msg through h.call (imageURL becomes a Blob of that file) and
@@ -158,8 +180,8 @@ func (b *browser) mustCall(t *testing.T, msg map[string]any, timeout time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Final.Type == "error" {
-		t.Fatalf("%v: worker error: %s (%s)", msg["type"], r.Final.Message, r.Final.Detail)
+	if e, failed := r.failure(); failed {
+		t.Fatalf("%v: worker error: %s (%s)", msg["type"], e.Message, e.Detail)
 	}
 	return r
 }

@@ -4,7 +4,6 @@ package browsertest
 
 import (
 	"context"
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/pocketvlm/smolvlm/internal/fixture"
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // The follow-up check's second question and its length.
@@ -34,28 +34,28 @@ const followUpCase = "astronaut_nosplit"
 // uncached run over the whole conversation, computed by the native engine.
 func checkFollowUp(t *testing.T, b *browser, c testCase, first reply) {
 	t.Helper()
-	r := b.mustCall(t, map[string]any{"type": "ask", "imageURL": nil, "text": followUpText, "maxNewTokens": followUpMaxNew}, askTimeout)
+	r := b.mustCall(t, followUp(protocol.Ask{Text: followUpText, MaxNewTokens: followUpMaxNew}), askTimeout)
 	checkReadBack(t, r)
-	if r.Final.VisionRuns != 0 {
-		t.Errorf("follow-up ran the vision encoder %d times", r.Final.VisionRuns)
+	if r.done(t).VisionRuns != 0 {
+		t.Errorf("follow-up ran the vision encoder %d times", r.done(t).VisionRuns)
 	}
-	if r.Final.VisionRunsTotal != first.Final.VisionRunsTotal {
-		t.Errorf("visionRunsTotal went from %d to %d on a follow-up", first.Final.VisionRunsTotal, r.Final.VisionRunsTotal)
+	if r.done(t).VisionRunsTotal != first.done(t).VisionRunsTotal {
+		t.Errorf("visionRunsTotal went from %d to %d on a follow-up", first.done(t).VisionRunsTotal, r.done(t).VisionRunsTotal)
 	}
 	want, err := nativeFollowUp(c)
 	if err != nil {
 		t.Logf("follow-up: native engine unavailable, compared only vision runs: %v", err)
 		return
 	}
-	if err := sameTokens(first.Final.Tokens, want.first); err != nil {
+	if err := sameTokens(first.done(t).Tokens, want.first); err != nil {
 		t.Errorf("follow-up, first answer vs native: %v", err)
 	}
-	if err := sameTokens(r.Final.Tokens, want.whole); err != nil {
+	if err := sameTokens(r.done(t).Tokens, want.whole); err != nil {
 		t.Errorf("follow-up vs a fresh native run over the whole conversation: %v", err)
 		return
 	}
 	t.Logf("follow-up: %d new prompt tokens, no vision run, answer %v equals a fresh native run over the whole conversation · %s",
-		r.Final.PromptTokens, r.Final.Tokens, figures(r))
+		r.done(t).PromptTokens, r.done(t).Tokens, figures(r))
 }
 
 // checkReset forgets the conversation: the next question must give what
@@ -65,18 +65,18 @@ func checkReset(t *testing.T, b *browser) {
 	if _, err := evaluate[bool](b, `(h.send({type: "reset"}), true)`, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	ask := map[string]any{"type": "ask", "imageURL": nil, "text": followUpText, "maxNewTokens": 4}
+	ask := followUp(protocol.Ask{Text: followUpText, MaxNewTokens: 4})
 	r := b.mustCall(t, ask, askTimeout)
 	ask["newChat"] = true
 	fresh := b.mustCall(t, ask, askTimeout)
-	if r.Final.PromptTokens != fresh.Final.PromptTokens || r.Final.VisionRuns != 0 {
+	if r.done(t).PromptTokens != fresh.done(t).PromptTokens || r.done(t).VisionRuns != 0 {
 		t.Errorf("after reset: %d prompt tokens and %d vision runs; a new chat has %d prompt tokens",
-			r.Final.PromptTokens, r.Final.VisionRuns, fresh.Final.PromptTokens)
+			r.done(t).PromptTokens, r.done(t).VisionRuns, fresh.done(t).PromptTokens)
 	}
-	if err := sameTokens(r.Final.Tokens, fresh.Final.Tokens); err != nil {
+	if err := sameTokens(r.done(t).Tokens, fresh.done(t).Tokens); err != nil {
 		t.Errorf("after reset vs a new chat: %v", err)
 	}
-	t.Logf("reset: the next question is answered as in a new chat (%d prompt tokens)", r.Final.PromptTokens)
+	t.Logf("reset: the next question is answered as in a new chat (%d prompt tokens)", r.done(t).PromptTokens)
 }
 
 // nativeAnswers are the native engine's tokens for the follow-up check.
@@ -165,21 +165,19 @@ const stopPrompt = "Tell me a very long story."
 func checkStop(t *testing.T, b *browser) {
 	t.Helper()
 	const afterTokens = 5
-	msg := map[string]any{"type": "ask", "imageURL": nil, "text": stopPrompt, "newChat": true, "maxNewTokens": 2000}
+	msg := followUp(protocol.Ask{Text: stopPrompt, NewChat: true, MaxNewTokens: 2000})
 	r, err := b.run("h.stopAfter", msg, askTimeout, afterTokens)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Final.Type != "done" {
-		t.Fatalf("stop: got %s: %s (%s)", r.Final.Type, r.Final.Message, r.Final.Detail)
+	d := r.done(t)
+	if d.Stop != protocol.StopCancelled {
+		t.Fatalf("stop: the answer ended with %q after %d tokens; want cancelled", d.Stop, len(d.Tokens))
 	}
-	if r.Final.Stop != "cancelled" {
-		t.Fatalf("stop: the answer ended with %q after %d tokens; want cancelled", r.Final.Stop, len(r.Final.Tokens))
-	}
-	t.Logf("stop: done (cancelled) %.1f ms after stop was sent; %d tokens kept", r.StopLatencyMs, len(r.Final.Tokens))
+	t.Logf("stop: done (cancelled) %.1f ms after stop was sent; %d tokens kept", r.StopLatencyMs, len(d.Tokens))
 	// The conversation stays usable after a stop.
-	next := b.mustCall(t, map[string]any{"type": "ask", "imageURL": nil, "text": "Go on.", "maxNewTokens": 4}, askTimeout)
-	if len(next.Final.Tokens) == 0 {
+	next := b.mustCall(t, followUp(protocol.Ask{Text: "Go on.", MaxNewTokens: 4}), askTimeout)
+	if len(next.done(t).Tokens) == 0 {
 		t.Errorf("ask after stop gave no tokens")
 	}
 }
@@ -188,19 +186,20 @@ func checkStop(t *testing.T, b *browser) {
 // with one plain sentence and stays usable.
 func checkRecovers(t *testing.T, b *browser, all []testCase) {
 	t.Helper()
-	r, err := b.call(map[string]any{"type": "ask", "imageURL": "bytes:this is not a picture", "text": "What is this?", "newChat": true, "maxNewTokens": 4}, askTimeout)
+	r, err := b.call(request(&protocol.Ask{Text: "What is this?", NewChat: true, MaxNewTokens: 4}, "bytes:this is not a picture"), askTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Final.Type != "error" || r.Final.Message == "" {
-		t.Fatalf("corrupt picture: got %+v, want an error message", r.Final)
+	e, failed := r.failure()
+	if !failed || e.Message == "" {
+		t.Fatalf("corrupt picture: got %+v, want an error message", r.Final.Message)
 	}
-	t.Logf("corrupt picture: %q (%s)", r.Final.Message, r.Final.Detail)
+	t.Logf("corrupt picture: %q (%s)", e.Message, e.Detail)
 	c := findCase(t, all, followUpCase)
 	msg := askCase(c, 1)
 	msg["maxNewTokens"] = 2
-	if r := b.mustCall(t, msg, askTimeout); len(r.Final.Tokens) != 2 {
-		t.Errorf("ask after an error gave %v", r.Final.Tokens)
+	if r := b.mustCall(t, msg, askTimeout); len(r.done(t).Tokens) != 2 {
+		t.Errorf("ask after an error gave %v", r.done(t).Tokens)
 	}
 }
 
@@ -209,7 +208,7 @@ func checkRecovers(t *testing.T, b *browser, all []testCase) {
 // On WebAssembly nothing lives on a GPU.
 func checkReadBack(t *testing.T, r reply) {
 	t.Helper()
-	f := r.Final
+	f := r.done(t)
 	steps := int64(len(f.Tokens))
 	if f.Backend != "webgpu" {
 		if f.GPUReadBytes != 0 {
@@ -272,13 +271,13 @@ func compareDecoders(t *testing.T, b *browser, all []testCase) {
 		if c.png {
 			continue
 		}
-		tiles := map[string]message{}
+		tiles := map[string]*protocol.Tiles{}
 		for _, dec := range []string{"go", "browser"} {
-			msg := askCase(c, 1)
-			msg["type"], msg["decoder"], msg["pixels"] = "tiles", dec, true
-			r := b.mustCall(t, msg, askTimeout)
-			tiles[dec] = r.Final
-			eq := equalSums(r.Final.SHA256, c.TileSHA256)
+			ask := caseAsk(c, 1)
+			ask.Decoder = dec
+			r := b.mustCall(t, request(&protocol.TilesRequest{Ask: ask, Pixels: true}, "/"+c.Image), askTimeout)
+			tiles[dec] = r.tilesOf(t)
+			eq := equalSums(tiles[dec].SHA256, c.TileSHA256)
 			tot := totals[dec]
 			totals[dec] = [2]int{tot[0] + eq, tot[1] + len(c.TileSHA256)}
 			t.Logf("%-22s %-7s decoder: %2d of %2d tiles equal the reference", c.ID, dec, eq, len(c.TileSHA256))
@@ -304,10 +303,9 @@ func compareDecoders(t *testing.T, b *browser, all []testCase) {
 	}
 	// PNG must be bit-exact with the default decoder.
 	c := findCase(t, all, "alpha_gradient_split")
-	msg := askCase(c, 1)
-	msg["type"] = "tiles"
-	if r := b.mustCall(t, msg, askTimeout); equalSums(r.Final.SHA256, c.TileSHA256) != len(c.TileSHA256) || r.Final.Decoder != "go" {
-		t.Errorf("%s: %s decoder gave %d of %d reference tiles", c.ID, r.Final.Decoder, equalSums(r.Final.SHA256, c.TileSHA256), len(c.TileSHA256))
+	msg := request(&protocol.TilesRequest{Ask: caseAsk(c, 1)}, "/"+c.Image)
+	if r := b.mustCall(t, msg, askTimeout).tilesOf(t); equalSums(r.SHA256, c.TileSHA256) != len(c.TileSHA256) || r.Decoder != "go" {
+		t.Errorf("%s: %s decoder gave %d of %d reference tiles", c.ID, r.Decoder, equalSums(r.SHA256, c.TileSHA256), len(c.TileSHA256))
 	}
 }
 
@@ -322,14 +320,13 @@ func equalSums(got, want []string) int {
 }
 
 // pixelDiff compares two lists of base64 RGB tiles byte by byte.
-func pixelDiff(t *testing.T, a, b []string) (mean float64, maxDiff int, exact float64) {
+func pixelDiff(t *testing.T, a, b [][]byte) (mean float64, maxDiff int, exact float64) {
 	t.Helper()
 	var sum, n, same int
 	for i := range min(len(a), len(b)) {
-		x, err1 := base64.StdEncoding.DecodeString(a[i])
-		y, err2 := base64.StdEncoding.DecodeString(b[i])
-		if err1 != nil || err2 != nil || len(x) != len(y) {
-			t.Fatalf("tile %d: bad pixels (%v, %v, %d vs %d bytes)", i, err1, err2, len(x), len(y))
+		x, y := a[i], b[i]
+		if len(x) != len(y) {
+			t.Fatalf("tile %d: %d vs %d bytes of pixels", i, len(x), len(y))
 		}
 		for j := range x {
 			d := int(x[j]) - int(y[j])
@@ -355,17 +352,15 @@ func pixelDiff(t *testing.T, a, b []string) (mean float64, maxDiff int, exact fl
 // an fp16 request moves to WebAssembly with a notice.
 func checkAutomatic(t *testing.T, b *browser, all []testCase) {
 	t.Helper()
-	r := b.mustCall(t, loadMessage("auto", map[string]any{"vision": "", "embed": "", "decoder": ""}), loadTimeout)
-	f := r.Final
-	if f.Backend != "webgpu" || f.Dtype != (dtype{"q4", "q4", "q4"}) || f.Notice != "" {
-		t.Errorf("auto: loaded %s %+v notice %q; want webgpu {q4 q4 q4}", f.Backend, f.Dtype, f.Notice)
+	f := b.mustCall(t, loadMessage(protocol.DeviceAuto, modelconfig.Variants{}), loadTimeout).loaded(t)
+	if f.Backend != protocol.DeviceWebGPU || f.DType != modelconfig.SameVariant("q4") || f.Notice != "" {
+		t.Errorf("auto: loaded %s %+v notice %q; want webgpu {q4 q4 q4}", f.Backend, f.DType, f.Notice)
 	}
-	t.Logf("auto on SwiftShader: %s %+v", f.Backend, f.Dtype)
+	t.Logf("auto on SwiftShader: %s %+v", f.Backend, f.DType)
 
-	r = b.mustCall(t, loadMessage("webgpu", "fp16"), loadTimeout)
-	f = r.Final
-	if f.Backend != "wasm" || f.Dtype != (dtype{"fp16", "fp16", "fp16"}) || f.Notice == "" {
-		t.Errorf("webgpu fp16 without shader-f16: loaded %s %+v notice %q; want wasm with a notice", f.Backend, f.Dtype, f.Notice)
+	f = b.mustCall(t, loadMessage(protocol.DeviceWebGPU, modelconfig.SameVariant("fp16")), loadTimeout).loaded(t)
+	if f.Backend != protocol.DeviceWasm || f.DType != modelconfig.SameVariant("fp16") || f.Notice == "" {
+		t.Errorf("webgpu fp16 without shader-f16: loaded %s %+v notice %q; want wasm with a notice", f.Backend, f.DType, f.Notice)
 	}
 	t.Logf("webgpu fp16 without shader-f16 → %s, notice %q", f.Backend, f.Notice)
 
@@ -377,7 +372,7 @@ func checkAutomatic(t *testing.T, b *browser, all []testCase) {
 	a := b.mustCall(t, askCase(c, 1), askTimeout)
 	want := c.ORTTokens["fp16"]
 	n := fixture.ComparableSteps(c.ORTMargins["fp16"], minHalfMargin, len(want))
-	if err := sameTokens(a.Final.Tokens[:min(n, len(a.Final.Tokens))], want[:n]); err != nil {
+	if err := sameTokens(a.done(t).Tokens[:min(n, len(a.done(t).Tokens))], want[:n]); err != nil {
 		t.Errorf("%s fp16 on wasm: %v", c.ID, err)
 	} else {
 		t.Logf("%-22s fp16 on wasm: equal over %d of %d steps · %s", c.ID, n, len(want), figures(a))

@@ -3,6 +3,8 @@
 package browsertest
 
 import (
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 	"strings"
 	"testing"
 )
@@ -13,8 +15,8 @@ import (
 func TestWorkerProtocol(t *testing.T) {
 	_, srv := startSite(t)
 	b := startBrowser(t, srv.URL+"/")
-	r := startWithLoad(t, b, loadMessage("wasm", "fp32"))
-	checkLoaded(t, r, "wasm", dtype{"fp32", "fp32", "fp32"})
+	r := startWithLoad(t, b, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("fp32")))
+	checkLoaded(t, r, "wasm", modelconfig.SameVariant("fp32"))
 
 	t.Run("superseded load", func(t *testing.T) { checkSupersededLoad(t, b) })
 	t.Run("refused follow-up", func(t *testing.T) { checkRefusedFollowUp(t, b, findCase(t, cases(t), followUpCase)) })
@@ -26,26 +28,27 @@ func TestWorkerProtocol(t *testing.T) {
 // asked, the picture still known.
 func checkRefusedFollowUp(t *testing.T, b *browser, c testCase) {
 	t.Helper()
-	follow := map[string]any{"type": "ask", "imageURL": nil, "text": followUpText, "maxNewTokens": followUpMaxNew}
+	follow := followUp(protocol.Ask{Text: followUpText, MaxNewTokens: followUpMaxNew})
 	b.mustCall(t, askCase(c, 1), askTimeout)
 	want := b.mustCall(t, follow, askTimeout)
 
 	b.mustCall(t, askCase(c, 1), askTimeout)
-	long := map[string]any{"type": "ask", "imageURL": nil, "text": strings.Repeat(" cat", 8200), "maxNewTokens": followUpMaxNew}
+	long := followUp(protocol.Ask{Text: strings.Repeat(" cat", 8200), MaxNewTokens: followUpMaxNew})
 	r, err := b.call(long, askTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Final.Type != "error" || r.Final.Reset {
-		t.Fatalf("too long a follow-up: %s %q reset=%v; want an error without reset", r.Final.Type, r.Final.Message, r.Final.Reset)
+	e, failed := r.failure()
+	if !failed || e.Reset {
+		t.Fatalf("too long a follow-up: %s %+v; want an error without reset", r.Final.Type(), r.Final.Message)
 	}
-	t.Logf("too long a follow-up: %q (%s)", r.Final.Message, r.Final.Detail)
+	t.Logf("too long a follow-up: %q (%s)", e.Message, e.Detail)
 	got := b.mustCall(t, follow, askTimeout)
-	if got.Final.PromptTokens != want.Final.PromptTokens || got.Final.VisionRuns != 0 {
+	if got.done(t).PromptTokens != want.done(t).PromptTokens || got.done(t).VisionRuns != 0 {
 		t.Errorf("follow-up after the refused one: %d prompt tokens, %d vision runs; want %d, 0",
-			got.Final.PromptTokens, got.Final.VisionRuns, want.Final.PromptTokens)
+			got.done(t).PromptTokens, got.done(t).VisionRuns, want.done(t).PromptTokens)
 	}
-	if err := sameTokens(got.Final.Tokens, want.Final.Tokens); err != nil {
+	if err := sameTokens(got.done(t).Tokens, want.done(t).Tokens); err != nil {
 		t.Errorf("follow-up after the refused one vs without it: %v", err)
 	}
 }
@@ -55,26 +58,27 @@ func checkRefusedFollowUp(t *testing.T, b *browser, c testCase) {
 // second's loaded, with its loadId, answers.
 func checkSupersededLoad(t *testing.T, b *browser) {
 	t.Helper()
-	first := loadMessage("wasm", "q4")
+	first := loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("q4"))
 	first["loadId"] = 1
-	second := loadMessage("wasm", "fp32")
+	second := loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("fp32"))
 	second["loadId"] = 2
 	r, err := b.run("h.supersede", first, loadTimeout, second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range r.Other[:len(r.Other)-1] { // the last is Final
-		if m.Type == "error" || m.Type == "loaded" {
-			t.Errorf("the superseded load answered %s %q (loadId %d); want no answer", m.Type, m.Message, m.LoadID)
+		if typ := m.Type(); typ == protocol.TypeError || typ == protocol.TypeLoaded {
+			t.Errorf("the superseded load answered %s %+v; want no answer", typ, m.Message)
 		}
 	}
-	if r.Final.Type != "loaded" || r.Final.LoadID != 2 || r.Final.Dtype.Decoder != "fp32" {
-		t.Fatalf("got %s loadId %d %+v %q; want loaded, loadId 2, fp32", r.Final.Type, r.Final.LoadID, r.Final.Dtype, r.Final.Message)
+	f := r.loaded(t)
+	if f.LoadID != 2 || f.DType.Decoder != "fp32" {
+		t.Fatalf("got loaded with loadId %d %+v; want loadId 2, fp32", f.LoadID, f.DType)
 	}
 	for _, p := range r.Progress {
 		if p.LoadID != 1 && p.LoadID != 2 {
 			t.Errorf("progress of %s with loadId %d", p.File, p.LoadID)
 		}
 	}
-	t.Logf("superseded load: no answer; the newer load's loaded has loadId %d", r.Final.LoadID)
+	t.Logf("superseded load: no answer; the newer load's loaded has loadId %d", f.LoadID)
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pocketvlm/smolvlm/internal/fixture"
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // Test settings.
@@ -42,21 +44,28 @@ func cases(t *testing.T) []testCase {
 	return out
 }
 
-// askCase is the ask message of a fixture case.
-func askCase(c testCase, penalty float64) map[string]any {
-	return map[string]any{
-		"type":              "ask",
-		"imageURL":          "/" + c.Image,
-		"text":              c.Prompt,
-		"split":             c.DoImageSplitting,
-		"newChat":           true,
-		"maxNewTokens":      referenceMaxNewTokens,
-		"repetitionPenalty": penalty,
+// caseAsk is the ask of a fixture case; its picture is at "/" + c.Image.
+func caseAsk(c testCase, penalty float64) protocol.Ask {
+	return protocol.Ask{
+		Text:              c.Prompt,
+		Split:             &c.DoImageSplitting,
+		NewChat:           true,
+		MaxNewTokens:      referenceMaxNewTokens,
+		RepetitionPenalty: penalty,
 	}
 }
 
-func loadMessage(device string, dt any) map[string]any {
-	return map[string]any{"type": "load", "model": modelPath, "device": device, "dtype": dt}
+// askCase is the ask message of a fixture case, with its picture.
+func askCase(c testCase, penalty float64) map[string]any {
+	a := caseAsk(c, penalty)
+	return request(&a, "/"+c.Image)
+}
+
+// followUp is an ask without a picture.
+func followUp(a protocol.Ask) map[string]any { return request(&a, "") }
+
+func loadMessage(device protocol.Device, dt modelconfig.Variants) map[string]any {
+	return request(&protocol.Load{Model: modelPath, Device: device, DType: dt}, "")
 }
 
 // TestWorker loads each backend/dtype once and runs every check on it, in
@@ -75,8 +84,8 @@ func TestWorker(t *testing.T) {
 	gpuQ4Cases := webgpuCases(t, pngs)
 
 	t.Run("wasm/fp32", func(t *testing.T) {
-		r := startWithLoad(t, b, loadMessage("wasm", "fp32"))
-		checkLoaded(t, r, "wasm", dtype{"fp32", "fp32", "fp32"})
+		r := startWithLoad(t, b, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("fp32")))
+		checkLoaded(t, r, "wasm", modelconfig.SameVariant("fp32"))
 		checkThreads(t, b, r)
 		checkProgress(t, r)
 		checkReference(t, b, pngs)
@@ -86,23 +95,23 @@ func TestWorker(t *testing.T) {
 		checkRecovers(t, b, all)
 	})
 	t.Run("wasm/q4", func(t *testing.T) {
-		r := b.mustCall(t, loadMessage("wasm", "q4"), loadTimeout)
-		checkLoaded(t, r, "wasm", dtype{"q4", "q4", "q4"})
+		r := b.mustCall(t, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("q4")), loadTimeout)
+		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
 		checkQuantized(t, b, pngs, "q4")
 	})
 	t.Run("webgpu/fp32", func(t *testing.T) {
 		before := s.modelRequests()
-		r := b.mustCall(t, loadMessage("webgpu", "fp32"), loadTimeout)
-		checkLoaded(t, r, "webgpu", dtype{"fp32", "fp32", "fp32"})
-		if n := s.modelRequests() - before; n != 0 || r.Final.CachedBytes == 0 {
-			t.Errorf("second load of the fp32 files made %d network requests and read %d bytes from the cache; want 0 requests", n, r.Final.CachedBytes)
+		r := b.mustCall(t, loadMessage(protocol.DeviceWebGPU, modelconfig.SameVariant("fp32")), loadTimeout)
+		checkLoaded(t, r, "webgpu", modelconfig.SameVariant("fp32"))
+		if n := s.modelRequests() - before; n != 0 || r.loaded(t).CachedBytes == 0 {
+			t.Errorf("second load of the fp32 files made %d network requests and read %d bytes from the cache; want 0 requests", n, r.loaded(t).CachedBytes)
 		}
 		checkReference(t, b, pngs)
 		checkStop(t, b)
 	})
 	t.Run("webgpu/q4", func(t *testing.T) {
-		r := b.mustCall(t, loadMessage("webgpu", "q4"), loadTimeout)
-		checkLoaded(t, r, "webgpu", dtype{"q4", "q4", "q4"})
+		r := b.mustCall(t, loadMessage(protocol.DeviceWebGPU, modelconfig.SameVariant("q4")), loadTimeout)
+		checkLoaded(t, r, "webgpu", modelconfig.SameVariant("q4"))
 		checkQuantized(t, b, gpuQ4Cases, "q4")
 	})
 	t.Run("decoders", func(t *testing.T) { compareDecoders(t, b, all) })
@@ -117,28 +126,29 @@ func startWithLoad(t *testing.T, b *browser, load map[string]any) reply {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Final.Type != "loaded" {
-		t.Fatalf("load posted before ready: got %s: %s (%s)", r.Final.Type, r.Final.Message, r.Final.Detail)
+	if e, failed := r.failure(); failed {
+		t.Fatalf("load posted before ready: got an error: %s (%s)", e.Message, e.Detail)
 	}
-	if !slices.ContainsFunc(r.Other, func(m message) bool { return m.Type == "ready" }) {
+	r.loaded(t)
+	if !slices.ContainsFunc(r.Other, func(m message) bool { return m.Type() == protocol.TypeReady }) {
 		t.Errorf("no ready message before loaded")
 	}
 	t.Logf("worker started and loaded in %.0f ms (load posted before ready)", r.Ms)
 	return r
 }
 
-func checkLoaded(t *testing.T, r reply, backend string, want dtype) {
+func checkLoaded(t *testing.T, r reply, backend protocol.Device, want modelconfig.Variants) {
 	t.Helper()
-	f := r.Final
+	f := r.loaded(t)
 	// The decoders of the fixture are small enough to be rewritten in the
 	// browser to compute the last position's logits only.
-	if f.Type == "loaded" && !f.LastTokenLogits {
+	if !f.LastTokenLogits {
 		t.Errorf("the %s decoder was loaded with full-sequence logits, want the last position only", want.Decoder)
 	}
-	if f.Backend != backend || f.Dtype != want || !f.Tiny || f.Notice != "" {
-		t.Fatalf("loaded %s %+v tiny=%v notice=%q; want %s %+v tiny, no notice", f.Backend, f.Dtype, f.Tiny, f.Notice, backend, want)
+	if f.Backend != backend || f.DType != want || !f.Tiny || f.Notice != "" {
+		t.Fatalf("loaded %s %+v tiny=%v notice=%q; want %s %+v tiny, no notice", f.Backend, f.DType, f.Tiny, f.Notice, backend, want)
 	}
-	t.Logf("loaded %s %+v in %.0f ms (%d bytes downloaded, %d from the cache)", f.Backend, f.Dtype, r.Ms, f.DownloadedBytes, f.CachedBytes)
+	t.Logf("loaded %s %+v in %.0f ms (%d bytes downloaded, %d from the cache)", f.Backend, f.DType, r.Ms, f.DownloadedBytes, f.CachedBytes)
 }
 
 // checkThreads wants onnxruntime-web's WebAssembly threads on: the worker
@@ -149,8 +159,8 @@ func checkThreads(t *testing.T, b *browser, r reply) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Final.Threads != want {
-		t.Errorf("worker asked for %d WebAssembly threads, want %d (is the worker cross-origin isolated?)", r.Final.Threads, want)
+	if got := r.loaded(t).Threads; got != want {
+		t.Errorf("worker asked for %d WebAssembly threads, want %d (is the worker cross-origin isolated?)", got, want)
 	}
 }
 
@@ -185,12 +195,12 @@ func checkReference(t *testing.T, b *browser, cs []testCase) {
 			r := b.mustCall(t, askCase(c, run.penalty), askTimeout)
 			checkReadBack(t, r)
 			want := c.ReferenceTokens[run.name]
-			if err := sameTokens(r.Final.Tokens, want); err != nil {
+			if err := sameTokens(r.done(t).Tokens, want); err != nil {
 				t.Errorf("%s %s: %v", c.ID, run.name, err)
 				continue
 			}
-			if !slices.Equal(r.Tokens, r.Final.Tokens) {
-				t.Errorf("%s %s: streamed tokens %v differ from done's %v", c.ID, run.name, r.Tokens, r.Final.Tokens)
+			if !slices.Equal(r.Tokens, r.done(t).Tokens) {
+				t.Errorf("%s %s: streamed tokens %v differ from done's %v", c.ID, run.name, r.Tokens, r.done(t).Tokens)
 			}
 			t.Logf("%-22s %-22s equal · %s", c.ID, run.name, figures(r))
 			if c.ID == followUpCase && run.name == "greedy" {
@@ -209,13 +219,13 @@ func checkQuantized(t *testing.T, b *browser, cs []testCase, variant string) {
 		checkReadBack(t, r)
 		want := c.ORTTokens[variant]
 		n := fixture.ComparableSteps(c.ORTMargins[variant], minMargin, len(want))
-		got := r.Final.Tokens[:min(n, len(r.Final.Tokens))]
+		got := r.done(t).Tokens[:min(n, len(r.done(t).Tokens))]
 		if err := sameTokens(got, want[:n]); err != nil {
 			t.Errorf("%s %s: %v", c.ID, variant, err)
 			continue
 		}
 		t.Logf("%-22s %-5s equal over %2d of %d steps (all %d: %v) · %s", c.ID, variant, n, len(want),
-			len(want), slices.Equal(r.Final.Tokens, want), figures(r))
+			len(want), slices.Equal(r.done(t).Tokens, want), figures(r))
 	}
 }
 
@@ -230,11 +240,11 @@ func checkJPEGCases(t *testing.T, b *browser, all []testCase) {
 		}
 		r := b.mustCall(t, askCase(c, 1), askTimeout)
 		want := c.ReferenceTokens["greedy"]
-		t.Logf("%-22s JPEG (%s decoder): %s · %s", c.ID, r.Final.Decoder, agreement(r.Final.Tokens, want), figures(r))
-		if r.Final.Decoder != "browser" {
-			t.Errorf("%s: decoded by %q, want the browser", c.ID, r.Final.Decoder)
+		t.Logf("%-22s JPEG (%s decoder): %s · %s", c.ID, r.done(t).Decoder, agreement(r.done(t).Tokens, want), figures(r))
+		if r.done(t).Decoder != "browser" {
+			t.Errorf("%s: decoded by %q, want the browser", c.ID, r.done(t).Decoder)
 		}
-		if err := sameTokens(r.Final.Tokens, want); err != nil {
+		if err := sameTokens(r.done(t).Tokens, want); err != nil {
 			t.Errorf("%s JPEG greedy: %v", c.ID, err)
 		}
 	}
@@ -293,7 +303,10 @@ func agreement(got, want []int64) string {
 
 // figures summarises an answer's timings.
 func figures(r reply) string {
-	f := r.Final
+	f, ok := r.Final.Message.(*protocol.Done)
+	if !ok {
+		return "no answer: " + string(r.Final.Type())
+	}
 	return fmt.Sprintf("%d prompt tokens, preprocess %.0f ms, vision %.0f ms, first token %.0f ms, %.0f tok/s, total %.0f ms",
 		f.PromptTokens, f.PreprocessMs, f.VisionMs, f.TTFTMs, f.DecodeTPS, r.Ms)
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -16,59 +17,47 @@ import (
 	"github.com/pocketvlm/smolvlm/pipeline"
 	"github.com/pocketvlm/smolvlm/sample"
 	"github.com/pocketvlm/smolvlm/tokenizer"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
-// askRequest is an ask message in Go terms.
-type askRequest struct {
-	image   js.Value // Blob, or null
-	text    string
-	split   js.Value // bool, or undefined for the model's default
-	newChat bool
-	decoder string
-	opts    generate.Options
+// generateOptions are the ask's generation options; maxNewTokens and
+// repetitionPenalty, when absent, are the model's (generation_config.json,
+// else its defaults).
+func generateOptions(a *protocol.Ask, gen modelconfig.Generation) generate.Options {
+	opts := generate.Options{
+		MaxNewTokens: cmp.Or(a.MaxNewTokens, gen.MaxNewTokens),
+		MinNewTokens: a.MinNewTokens,
+		Sampling: sample.Options{
+			RepetitionPenalty: cmp.Or(a.RepetitionPenalty, gen.RepetitionPenalty),
+			Temperature:       a.Temperature,
+			TopK:              a.TopK,
+			TopP:              a.TopP,
+			Seed:              uint64(a.Seed),
+		},
+	}
+	return opts
 }
 
-// parseAsk reads an ask message; maxNewTokens and repetitionPenalty, when
-// absent, are the model's (generation_config.json, else its defaults).
-func parseAsk(msg js.Value, gen modelconfig.Generation) askRequest {
-	r := askRequest{
-		image:   msg.Get("image"),
-		text:    stringField(msg, "text", ""),
-		split:   msg.Get("split"),
-		newChat: msg.Get("newChat").Truthy(),
-		decoder: stringField(msg, "decoder", ""),
-	}
-	r.opts.MaxNewTokens = int(numberField(msg, "maxNewTokens", float64(gen.MaxNewTokens)))
-	r.opts.MinNewTokens = int(numberField(msg, "minNewTokens", 0))
-	r.opts.Sampling = sample.Options{
-		RepetitionPenalty: numberField(msg, "repetitionPenalty", gen.RepetitionPenalty),
-		Temperature:       numberField(msg, "temperature", 0),
-		TopK:              int(numberField(msg, "topK", 0)),
-		TopP:              numberField(msg, "topP", 0),
-		Seed:              uint64(numberField(msg, "seed", 0)),
-	}
-	return r
-}
-
-// ask runs one user turn and streams the answer.
-func (w *worker) ask(msg js.Value) {
-	ctx, done := w.jobContext("ask")
+// ask runs one user turn and streams the answer; image is the picture Blob
+// beside the message (null or undefined for none).
+func (w *worker) ask(req *protocol.Ask, image js.Value) {
+	ctx, done := w.jobContext(protocol.TypeAsk)
 	defer done()
 	m := w.model
 	if m == nil {
 		w.post(errorMessage("Load a model before asking.", "ask without a loaded model"))
 		return
 	}
-	req := parseAsk(msg, m.pipe.Config.Generation)
-	if strings.TrimSpace(req.text) == "" && !req.image.Truthy() {
+	opts := generateOptions(req, m.pipe.Config.Generation)
+	if strings.TrimSpace(req.Text) == "" && !image.Truthy() {
 		w.post(errorMessage("Ask a question or add a picture.", "empty ask"))
 		return
 	}
-	if req.newChat {
+	if req.NewChat {
 		w.reset()
 	}
 	start := time.Now()
-	turn, decoder, err := w.prepareTurn(ctx, m, req)
+	turn, decoder, err := w.prepareTurn(ctx, m, req, image)
 	if err != nil {
 		w.failAsk(ctx, m, err, "The picture could not be prepared.")
 		return
@@ -82,14 +71,14 @@ func (w *worker) ask(msg js.Value) {
 	}
 	before := m.eng.Stats()
 	stream := tokenizer.NewStreamDecoder(m.pipe.Tokenizer, true)
-	req.opts.OnToken = func(id int64) {
-		w.post(map[string]any{"type": "token", "id": id, "text": stream.Push(id)})
+	opts.OnToken = func(id int64) {
+		w.post(&protocol.Token{ID: id, Text: stream.Push(id)})
 		// Let a stop message in before the loop checks ctx for the next
 		// step: onnxruntime-web's awaits alone may never yield a task.
 		jsutil.Yield(ctx)
 	}
 	w.status("Writing the answer")
-	ans, err := w.chat.Ask(ctx, turn, req.opts)
+	ans, err := w.chat.Ask(ctx, turn, opts)
 	if errors.Is(err, pipeline.ErrChatReset) {
 		// The chat started over (the cache held part of this turn): the
 		// page must start a new chat and send the picture again.
@@ -108,19 +97,19 @@ func (w *worker) ask(msg js.Value) {
 }
 
 // prepareTurn decodes and preprocesses the ask's picture, if any.
-func (w *worker) prepareTurn(ctx context.Context, m *loadedModel, req askRequest) (pipeline.Turn, string, error) {
-	turn := pipeline.Turn{Text: req.text}
-	if !req.image.Truthy() {
+func (w *worker) prepareTurn(ctx context.Context, m *loadedModel, req *protocol.Ask, image js.Value) (pipeline.Turn, string, error) {
+	turn := pipeline.Turn{Text: req.Text}
+	if !image.Truthy() {
 		return turn, "", nil
 	}
 	w.status("Reading the picture")
-	rgb, decoder, err := decodePicture(ctx, req.image, req.decoder)
+	rgb, decoder, err := decodePicture(ctx, image, req.Decoder)
 	if err != nil {
 		return turn, decoder, err
 	}
 	split := m.pipe.Config.Preprocessor.DoImageSplitting
-	if req.split.Type() == js.TypeBoolean {
-		split = req.split.Bool()
+	if req.Split != nil {
+		split = *req.Split
 	}
 	img, err := m.pipe.PreprocessImage(rgb, split)
 	if err != nil {
@@ -132,9 +121,9 @@ func (w *worker) prepareTurn(ctx context.Context, m *loadedModel, req askRequest
 
 // resetError is the error message of an ask whose failure started the
 // conversation over.
-func resetError(err error) map[string]any {
+func resetError(err error) *protocol.Error {
 	msg := errorMessage(sentence(err, ""), err.Error())
-	msg["reset"] = true
+	msg.Reset = true
 	return msg
 }
 
@@ -143,15 +132,11 @@ func resetError(err error) map[string]any {
 // decoder run leaves the conversation as it was).
 func (w *worker) failAsk(ctx context.Context, m *loadedModel, err error, fallback string) {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		w.post(map[string]any{
-			"type":            "done",
-			"tokens":          []any{},
-			"text":            "",
-			"stop":            string(generate.StopCancelled),
-			"visionRuns":      0,
-			"visionRunsTotal": m.visionRuns,
-			"backend":         m.eng.Name(),
-			"dtype":           dtypeObject(m.variants),
+		w.post(&protocol.Done{
+			Stop:            protocol.StopCancelled,
+			VisionRunsTotal: m.visionRuns,
+			Backend:         protocol.Device(m.eng.Name()),
+			DType:           m.variants,
 		})
 		return
 	}
@@ -159,44 +144,38 @@ func (w *worker) failAsk(ctx context.Context, m *loadedModel, err error, fallbac
 }
 
 // doneMessage is the protocol's done message for an answer.
-func (w *worker) doneMessage(m *loadedModel, ans *pipeline.Answer, preprocess time.Duration, decoder string, before ortweb.Stats) map[string]any {
+func (w *worker) doneMessage(m *loadedModel, ans *pipeline.Answer, preprocess time.Duration, decoder string, before ortweb.Stats) *protocol.Done {
 	t := ans.Timings
 	after := m.eng.Stats()
-	tokens := make([]any, len(ans.Tokens))
-	for i, id := range ans.Tokens {
-		tokens[i] = id
-	}
-	return map[string]any{
-		"type":            "done",
-		"tokens":          tokens,
-		"text":            ans.Text,
-		"stop":            string(ans.Stop),
-		"ttftMs":          ms(t.FirstToken),
-		"decodeTps":       t.DecodeTokensPerSecond(),
-		"preprocessMs":    ms(preprocess),
-		"visionMs":        ms(t.Vision),
-		"visionRuns":      ans.VisionRuns,
-		"visionRunsTotal": m.visionRuns,
-		"backend":         m.eng.Name(),
-		"dtype":           dtypeObject(m.variants),
-		"promptTokens":    len(ans.InputIDs),
-		"decoder":         decoder,
-		"gpuReadBytes":    after.GPUReadBytes - before.GPUReadBytes,
-		"gpuReads":        after.GPUReads - before.GPUReads,
+	return &protocol.Done{
+		Tokens:          ans.Tokens,
+		Text:            ans.Text,
+		Stop:            protocol.StopReason(ans.Stop),
+		TTFTMs:          ms(t.FirstToken),
+		DecodeTPS:       t.DecodeTokensPerSecond(),
+		PreprocessMs:    ms(preprocess),
+		VisionMs:        ms(t.Vision),
+		VisionRuns:      ans.VisionRuns,
+		VisionRunsTotal: m.visionRuns,
+		Backend:         protocol.Device(m.eng.Name()),
+		DType:           m.variants,
+		PromptTokens:    len(ans.InputIDs),
+		Decoder:         decoder,
+		GPUReadBytes:    after.GPUReadBytes - before.GPUReadBytes,
+		GPUReads:        after.GPUReads - before.GPUReads,
 	}
 }
 
 // tiles answers the debug message "tiles": the sha256 of each preprocessed
 // tile (as cases.json records them) and, if asked, the tiles' RGB bytes.
-func (w *worker) tiles(msg js.Value) {
-	ctx, done := w.jobContext("tiles")
+func (w *worker) tiles(req *protocol.TilesRequest, image js.Value) {
+	ctx, done := w.jobContext(protocol.TypeTiles)
 	defer done()
 	if w.model == nil {
 		w.post(errorMessage("Load a model before asking.", "tiles without a loaded model"))
 		return
 	}
-	req := parseAsk(msg, w.model.pipe.Config.Generation)
-	turn, decoder, err := w.prepareTurn(ctx, w.model, req)
+	turn, decoder, err := w.prepareTurn(ctx, w.model, &req.Ask, image)
 	if err == nil && turn.Image == nil {
 		err = errors.New("tiles without an image")
 	}
@@ -204,16 +183,7 @@ func (w *worker) tiles(msg js.Value) {
 		w.post(errorMessage(sentence(err, "The picture could not be prepared."), err.Error()))
 		return
 	}
-	w.post(tilesMessage(turn.Image, decoder, msg.Get("pixels").Truthy()))
+	w.postTiles(turn.Image, decoder, req.Pixels)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// numberField reads a number field of a message, or def when it is missing.
-func numberField(v js.Value, name string, def float64) float64 {
-	f := v.Get(name)
-	if f.Type() != js.TypeNumber {
-		return def
-	}
-	return f.Float()
-}

@@ -124,32 +124,3 @@ func cached(ctx context.Context, url string) bool {
 	return err == nil && resp.Truthy()
 }
 
-// variantsObject is the loaded message's variants: for each sub-model the
-// variants the folder holds, or null when unknown.
-func variantsObject(a modelconfig.Available) any {
-	if a == nil {
-		return nil
-	}
-	list := func(part string) []any {
-		out := []any{}
-		for _, v := range a[part] {
-			out = append(out, v)
-		}
-		return out
-	}
-	return map[string]any{
-		"vision":  list(modelconfig.VisionEncoder),
-		"embed":   list(modelconfig.EmbedTokens),
-		"decoder": list(modelconfig.Decoder),
-	}
-}
-
-// defaultsObject is the loaded message's defaults: the model's own settings,
-// so that the page never reads the model's files itself.
-func defaultsObject(c *modelconfig.Config) map[string]any {
-	return map[string]any{
-		"split":             c.Preprocessor.DoImageSplitting,
-		"maxNewTokens":      c.Generation.MaxNewTokens,
-		"repetitionPenalty": c.Generation.RepetitionPenalty,
-	}
-}

@@ -5,13 +5,7 @@ import (
 	"strings"
 
 	"github.com/pocketvlm/smolvlm/modelconfig"
-)
-
-// Devices a load message may ask for.
-const (
-	deviceAuto   = "auto"
-	deviceWebGPU = "webgpu"
-	deviceWasm   = "wasm"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // gpuInfo is what the worker learned about the WebGPU adapter.
@@ -29,17 +23,16 @@ type gpuInfo struct {
 // chooseBackend applies the device rule: "wasm" is WebAssembly; "auto" and
 // "webgpu" use WebGPU when an adapter exists and fall back to WebAssembly
 // with a notice otherwise.
-func chooseBackend(device string, gpu gpuInfo) (backend, notice string, err error) {
-	switch device {
-	case deviceWasm:
-		return deviceWasm, "", nil
-	case deviceAuto, "", deviceWebGPU:
-		if gpu.Available {
-			return deviceWebGPU, "", nil
-		}
-		return deviceWasm, gpu.Reason + ", so the model runs on the processor (WebAssembly), which is slower.", nil
+func chooseBackend(device protocol.Device, gpu gpuInfo) (backend protocol.Device, notice string, err error) {
+	switch device, err = protocol.ParseDevice(string(device)); {
+	case err != nil:
+		return "", "", err
+	case device == protocol.DeviceWasm:
+		return protocol.DeviceWasm, "", nil
+	case gpu.Available:
+		return protocol.DeviceWebGPU, "", nil
 	}
-	return "", "", fmt.Errorf("unknown device %q (want auto, webgpu or wasm)", device)
+	return protocol.DeviceWasm, gpu.Reason + ", so the model runs on the processor (WebAssembly), which is slower.", nil
 }
 
 // halfVariants need shader-f16 on WebGPU: their activations and key/value
@@ -48,9 +41,9 @@ func needsF16(variant string) bool { return variant == "fp16" || variant == "q4f
 
 // compute says what backend runs on, for the automatic variant rule
 // (modelconfig.AutoOrder, the one place it is written down).
-func compute(backend string, gpu gpuInfo) modelconfig.Compute {
+func compute(backend protocol.Device, gpu gpuInfo) modelconfig.Compute {
 	switch {
-	case backend != deviceWebGPU:
+	case backend != protocol.DeviceWebGPU:
 		return modelconfig.ComputeCPU
 	case gpu.ShaderF16:
 		return modelconfig.ComputeGPUF16
@@ -70,18 +63,18 @@ func compute(backend string, gpu gpuInfo) modelconfig.Compute {
 //     the adapter's storage-binding and buffer limits, or the model moves to
 //     WebAssembly, with a notice. (SmolVLM-256M's fp32 table, 113 MB, fits
 //     WebGPU's minimum limit of 128 MiB; the automatic f16 choice halves it.)
-func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *modelconfig.Config, avail modelconfig.Available) (modelconfig.Variants, string, string, error) {
+func chooseVariants(req modelconfig.Variants, backend protocol.Device, gpu gpuInfo, cfg *modelconfig.Config, avail modelconfig.Available) (modelconfig.Variants, protocol.Device, string, error) {
 	v := req.Auto(compute(backend, gpu), avail)
 	for _, part := range []string{v.Vision, v.Embed, v.Decoder} {
 		if _, err := modelconfig.ONNXFile(modelconfig.Decoder, part); err != nil {
 			return v, backend, "", err
 		}
 	}
-	if backend != deviceWebGPU {
+	if backend != protocol.DeviceWebGPU {
 		return v, backend, "", nil
 	}
 	if !gpu.ShaderF16 && (needsF16(v.Vision) || needsF16(v.Embed) || needsF16(v.Decoder)) {
-		return req.Auto(modelconfig.ComputeCPU, avail), deviceWasm,
+		return req.Auto(modelconfig.ComputeCPU, avail), protocol.DeviceWasm,
 			"This graphics adapter cannot compute in half precision (no shader-f16), so the float16 model runs on the processor (WebAssembly).", nil
 	}
 	limit := gpu.MaxBinding
@@ -91,7 +84,7 @@ func chooseVariants(req modelconfig.Variants, backend string, gpu gpuInfo, cfg *
 	if limit <= 0 || largestWeight(v, cfg) <= limit {
 		return v, backend, "", nil
 	}
-	return req.Auto(modelconfig.ComputeCPU, avail), deviceWasm, fmt.Sprintf(
+	return req.Auto(modelconfig.ComputeCPU, avail), protocol.DeviceWasm, fmt.Sprintf(
 		"This graphics adapter cannot hold the model's largest weight (%d MB; its limit is %d MB), so the model runs on the processor (WebAssembly).",
 		largestWeight(v, cfg)>>20, limit>>20), nil
 }
@@ -144,7 +137,7 @@ func chooseDecoder(format, request string) (string, error) {
 	switch request {
 	case decodeGo, decodeBrowser:
 		return request, nil
-	case "", deviceAuto:
+	case "", "auto":
 	default:
 		return "", fmt.Errorf("unknown decoder %q (want auto, go or browser)", request)
 	}

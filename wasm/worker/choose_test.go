@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // smolvlm256 has the text dimensions of SmolVLM-256M.
@@ -14,9 +15,9 @@ func TestChooseBackend(t *testing.T) {
 	gpu := gpuInfo{Available: true}
 	none := gpuInfo{Reason: "This browser does not offer WebGPU"}
 	for _, tc := range []struct {
-		device string
+		device protocol.Device
 		gpu    gpuInfo
-		want   string
+		want   protocol.Device
 		notice bool
 	}{
 		{"auto", gpu, "webgpu", false},
@@ -64,11 +65,11 @@ func TestChooseVariants(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		req         modelconfig.Variants
-		backend     string
+		backend     protocol.Device
 		gpu         gpuInfo
 		cfg         *modelconfig.Config
 		want        modelconfig.Variants
-		wantBackend string
+		wantBackend protocol.Device
 		notice      bool
 		avail       modelconfig.Available // nil: unknown
 	}{

@@ -8,12 +8,13 @@ import (
 
 	"github.com/pocketvlm/smolvlm/generate"
 	"github.com/pocketvlm/smolvlm/imageproc"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // errorMessage is the error message of the protocol: one plain sentence for
 // the person, and the technical cause for the console and bug reports.
-func errorMessage(sentence, detail string) map[string]any {
-	return map[string]any{"type": "error", "message": sentence, "detail": detail}
+func errorMessage(sentence, detail string) *protocol.Error {
+	return &protocol.Error{Message: sentence, Detail: detail}
 }
 
 // userError pairs a plain sentence with the error behind it.

@@ -15,6 +15,7 @@ import (
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/onnxedit"
 	"github.com/pocketvlm/smolvlm/pipeline"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // progressInterval spaces progress messages of one file; the first and the
@@ -27,12 +28,11 @@ const progressInterval = 100 * time.Millisecond
 // Only a newer load cancels a load, and a cancelled load ends without a
 // word: the newer one answers for both. Its replies carry the message's
 // loadId, so a page can drop what a replaced load said before it stopped.
-func (w *worker) load(msg js.Value) {
-	ctx, done := w.jobContext("load")
+func (w *worker) load(req *protocol.Load) {
+	ctx, done := w.jobContext(protocol.TypeLoad)
 	defer done()
 	w.unload()
-	id := msg.Get("loadId")
-	m, notice, err := w.loadModel(ctx, msg, id)
+	m, notice, err := w.loadModel(ctx, req)
 	if ctx.Err() != nil {
 		if m != nil {
 			w.model = m
@@ -41,32 +41,27 @@ func (w *worker) load(msg js.Value) {
 		return
 	}
 	if err != nil {
-		w.post(withLoadID(errorMessage(sentence(err, "The model could not be loaded."), err.Error()), id))
+		fail := errorMessage(sentence(err, "The model could not be loaded."), err.Error())
+		fail.LoadID = req.LoadID
+		w.post(fail)
 		return
 	}
 	w.model = m
-	w.post(withLoadID(map[string]any{
-		"type":            "loaded",
-		"backend":         m.eng.Name(),
-		"dtype":           dtypeObject(m.variants),
-		"notice":          notice,
-		"model":           m.url,
-		"tiny":            m.tiny,
-		"downloadedBytes": m.eng.Stats().DownloadedBytes,
-		"cachedBytes":     m.eng.Stats().CachedBytes,
-		"threads":         m.eng.Threads(),
-		"lastTokenLogits": lastTokenLogits(m.pipe),
-		"variants":        variantsObject(m.available),
-		"defaults":        defaultsObject(m.pipe.Config),
-	}, id))
-}
-
-// withLoadID tags a reply to a load with the load's loadId, if it had one.
-func withLoadID(msg map[string]any, id js.Value) map[string]any {
-	if id.Type() == js.TypeNumber {
-		msg["loadId"] = id.Int()
-	}
-	return msg
+	stats := m.eng.Stats()
+	w.post(&protocol.Loaded{
+		LoadID:          req.LoadID,
+		Backend:         protocol.Device(m.eng.Name()),
+		DType:           m.variants,
+		Notice:          notice,
+		Model:           m.url,
+		Tiny:            m.tiny,
+		DownloadedBytes: stats.DownloadedBytes,
+		CachedBytes:     stats.CachedBytes,
+		Threads:         m.eng.Threads(),
+		LastTokenLogits: lastTokenLogits(m.pipe),
+		Variants:        protocol.AvailableOf(m.available),
+		Defaults:        protocol.DefaultsOf(m.pipe.Config),
+	})
 }
 
 // lastTokenLogits says whether the loaded decoder computes logits for the
@@ -86,19 +81,15 @@ func (w *worker) unload() {
 	}
 }
 
-func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel, string, error) {
-	url, err := modelURL(msg)
+func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedModel, string, error) {
+	url, err := modelURL(load)
 	if err != nil {
 		return nil, "", err
 	}
-	req, err := requestedVariants(msg.Get("dtype"))
-	if err != nil {
-		return nil, "", plain("The requested model precision is not valid.", err)
-	}
-	device := stringField(msg, "device", deviceAuto)
+	req := load.DType
 	w.status("Checking the graphics adapter")
-	gpu := probeGPU(ctx, device)
-	backend, notice, err := chooseBackend(device, gpu)
+	gpu := probeGPU(ctx, load.Device)
+	backend, notice, err := chooseBackend(load.Device, gpu)
 	if err != nil {
 		return nil, "", plain("The requested device is not valid; use auto, webgpu or wasm.", err)
 	}
@@ -113,11 +104,11 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 		return nil, "", plain("The requested model precision is not valid.", err)
 	}
 	eng, err := ortweb.New(ctx, ortweb.Options{
-		Backend:    backend,
-		NumThreads: int(numberField(msg, "threads", 0)),
-		Progress:   w.progressPoster(id),
+		Backend:    string(backend),
+		NumThreads: load.Threads,
+		Progress:   w.progressPoster(load.LoadID),
 		WasmPaths:  ortFolder(),
-		Rewrite:    rewriter(backend == ortweb.BackendWasm && msg.Get("dequantize").Truthy()),
+		Rewrite:    rewriter(backend == protocol.DeviceWasm && load.Dequantize),
 	})
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
@@ -131,7 +122,7 @@ func (w *worker) loadModel(ctx context.Context, msg, id js.Value) (*loadedModel,
 	// every session runs once now. On WebAssembly there is nothing to
 	// compile, and a warm-up bought no time to first token (bench: 4,987 ms
 	// without, 5,010 ms with, 0.6 s more load), so it is skipped there.
-	if warm := msg.Get("warmUp"); backend == ortweb.BackendWebGPU && (warm.IsUndefined() || warm.Truthy()) {
+	if backend == protocol.DeviceWebGPU && (load.WarmUp == nil || *load.WarmUp) {
 		w.status("Preparing the model")
 		if err := pipe.WarmUp(ctx, true); err != nil {
 			pipe.Close()
@@ -204,14 +195,15 @@ func joinNotices(a, b string) string {
 // modelURL resolves the load message's model folder: an absolute URL, or
 // one relative to the message's base (the page's URL) or, without a base, to
 // the site's root.
-func modelURL(msg js.Value) (string, error) {
-	model := stringField(msg, "model", "")
-	if model == "" {
+func modelURL(load *protocol.Load) (string, error) {
+	if load.Model == "" {
 		return "", plain("No model folder was given.", fmt.Errorf("load without model"))
 	}
-	loc := js.Global().Get("location")
-	base := stringField(msg, "base", loc.Get("origin").String()+"/")
-	u, err := jsutil.New(js.Global().Get("URL"), model, base)
+	base := load.Base
+	if base == "" {
+		base = js.Global().Get("location").Get("origin").String() + "/"
+	}
+	u, err := jsutil.New(js.Global().Get("URL"), load.Model, base)
 	if err != nil {
 		return "", plain("The model address is not valid.", err)
 	}
@@ -234,7 +226,7 @@ func configFetcher(ctx context.Context) func(string) ([]byte, error) {
 
 // progressPoster sends progress messages, at most one per file every
 // progressInterval besides the first and the last.
-func (w *worker) progressPoster(id js.Value) func(file string, loaded, total int64, cached bool) {
+func (w *worker) progressPoster(id int) func(file string, loaded, total int64, cached bool) {
 	last := map[string]time.Time{}
 	return func(file string, loaded, total int64, cached bool) {
 		now := time.Now()
@@ -243,39 +235,14 @@ func (w *worker) progressPoster(id js.Value) func(file string, loaded, total int
 			return
 		}
 		last[file] = now
-		w.post(withLoadID(map[string]any{"type": "progress", "file": file, "loaded": loaded, "total": total, "cached": cached}, id))
+		w.post(&protocol.Progress{LoadID: id, File: file, Loaded: loaded, Total: total, Cached: cached})
 	}
-}
-
-// requestedVariants reads the dtype object {vision, embed, decoder}; a
-// missing object or part is "" (automatic). A string sets all three parts.
-func requestedVariants(v js.Value) (modelconfig.Variants, error) {
-	switch v.Type() {
-	case js.TypeUndefined, js.TypeNull:
-		return modelconfig.Variants{}, nil
-	case js.TypeString:
-		if v.String() == "" {
-			return modelconfig.Variants{}, nil
-		}
-		return modelconfig.SameVariant(v.String()), nil
-	case js.TypeObject:
-		return modelconfig.Variants{
-			Vision:  stringField(v, "vision", ""),
-			Embed:   stringField(v, "embed", ""),
-			Decoder: stringField(v, "decoder", ""),
-		}, nil
-	}
-	return modelconfig.Variants{}, fmt.Errorf("dtype is a %s, want an object", v.Type())
-}
-
-func dtypeObject(v modelconfig.Variants) map[string]any {
-	return map[string]any{"vision": v.Vision, "embed": v.Embed, "decoder": v.Decoder}
 }
 
 // probeGPU asks for a WebGPU adapter and reads its features and limits.
 // With device "wasm" it does not look.
-func probeGPU(ctx context.Context, device string) gpuInfo {
-	if device == deviceWasm {
+func probeGPU(ctx context.Context, device protocol.Device) gpuInfo {
+	if device == protocol.DeviceWasm {
 		return gpuInfo{Reason: "WebAssembly was asked for"}
 	}
 	gpu := js.Global().Get("navigator").Get("gpu")
@@ -300,13 +267,4 @@ func probeGPU(ctx context.Context, device string) gpuInfo {
 		MaxBinding: int64(limits.Get("maxStorageBufferBindingSize").Float()),
 		MaxBuffer:  int64(limits.Get("maxBufferSize").Float()),
 	}
-}
-
-// stringField reads a string field of a message, or def when it is missing.
-func stringField(v js.Value, name, def string) string {
-	f := v.Get(name)
-	if f.Type() != js.TypeString {
-		return def
-	}
-	return f.String()
 }

@@ -2,7 +2,11 @@
 
 package main
 
-import "syscall/js"
+import (
+	"syscall/js"
+
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
+)
 
 // earlyQueue is the global array where web/worker.js keeps the messages that
 // arrive before this program runs.
@@ -25,6 +29,6 @@ func main() {
 		}
 		self.Delete(earlyQueue)
 	}
-	w.post(map[string]any{"type": "ready"})
+	w.post(protocol.Ready{})
 	w.serve() // never returns
 }

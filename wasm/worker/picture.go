@@ -15,6 +15,7 @@ import (
 	"github.com/pocketvlm/smolvlm/idefics3"
 	"github.com/pocketvlm/smolvlm/imageproc"
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // maxPictureBytes refuses files far larger than any photo before reading
@@ -131,20 +132,20 @@ func bitmapRGBA(bitmap js.Value, w, h int) ([]byte, error) {
 	return jsutil.GoBytes(data.Get("data")), nil
 }
 
-// tilesMessage is the reply to the debug message "tiles".
-func tilesMessage(img *idefics3.Result, decoder string, withPixels bool) map[string]any {
-	sums := make([]any, len(img.Tiles))
+// postTiles sends the reply to the debug message "tiles".
+func (w *worker) postTiles(img *idefics3.Result, decoder string, withPixels bool) {
+	msg := &protocol.Tiles{Decoder: decoder, Rows: img.Rows, Cols: img.Cols}
 	var pixels []any
-	for i, t := range img.Tiles {
+	for _, t := range img.Tiles {
 		sum := sha256.Sum256(t.Pix)
-		sums[i] = hex.EncodeToString(sum[:])
+		msg.SHA256 = append(msg.SHA256, hex.EncodeToString(sum[:]))
 		if withPixels {
 			pixels = append(pixels, jsutil.TypedArray(t.Pix))
 		}
 	}
-	msg := map[string]any{"type": "tiles", "sha256": sums, "decoder": decoder, "rows": img.Rows, "cols": img.Cols}
+	var extra map[string]any
 	if withPixels {
-		msg["pixels"] = pixels
+		extra = map[string]any{"pixels": pixels}
 	}
-	return msg
+	w.postWith(msg, extra)
 }

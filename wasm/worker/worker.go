@@ -4,13 +4,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"syscall/js"
 
 	"github.com/pocketvlm/smolvlm/engine/ortweb"
+	"github.com/pocketvlm/smolvlm/internal/jsutil"
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/pipeline"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // worker owns the model and the conversation. Messages are received on
@@ -19,11 +22,11 @@ import (
 // once instead of waiting their turn.
 type worker struct {
 	mu    sync.Mutex
-	queue []js.Value
+	queue []request
 	wake  chan struct{} // signalled when queue grows
 	// running is the type of the message being handled ("" when idle) and
 	// cancel cancels it.
-	running string
+	running protocol.Type
 	cancel  context.CancelFunc
 
 	// Owned by serve's goroutine.
@@ -48,23 +51,31 @@ func newWorker() *worker {
 	return &worker{wake: make(chan struct{}, 1)}
 }
 
+// request is a message from the page, decoded, and the JavaScript object it
+// came as (for the values beside the JSON: an ask's picture).
+type request struct {
+	msg protocol.Message
+	obj js.Value
+}
+
 // receive is called on JavaScript's turn: it must not block.
-func (w *worker) receive(msg js.Value) {
-	if msg.Type() != js.TypeObject || msg.Get("type").Type() != js.TypeString {
-		w.post(errorMessage("The worker received a message without a type.", ""))
+func (w *worker) receive(obj js.Value) {
+	msg, err := decodeRequest(obj)
+	if err != nil {
+		w.post(errorMessage("The worker received a message it cannot read.", err.Error()))
 		return
 	}
-	switch msg.Get("type").String() {
-	case "stop":
-		w.cancelRunning("ask")
+	switch msg.Type() {
+	case protocol.TypeStop:
+		w.cancelRunning(protocol.TypeAsk)
 		return
-	case "reset":
-		w.cancelRunning("ask") // the conversation is going away
-	case "load":
-		w.cancelRunning("ask", "load") // the model is being replaced
+	case protocol.TypeReset:
+		w.cancelRunning(protocol.TypeAsk) // the conversation is going away
+	case protocol.TypeLoad:
+		w.cancelRunning(protocol.TypeAsk, protocol.TypeLoad) // the model is being replaced
 	}
 	w.mu.Lock()
-	w.queue = append(w.queue, msg)
+	w.queue = append(w.queue, request{msg, obj})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -72,9 +83,21 @@ func (w *worker) receive(msg js.Value) {
 	}
 }
 
+// decodeRequest reads a message object with the protocol's decoder.
+func decodeRequest(obj js.Value) (protocol.Message, error) {
+	if obj.Type() != js.TypeObject {
+		return nil, fmt.Errorf("a message is an object, not %s", obj.Type())
+	}
+	raw, err := jsutil.Call(js.Global().Get("JSON"), "stringify", obj)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.DecodeRequest([]byte(raw.String()))
+}
+
 // cancelRunning cancels the message being handled if its type is one of
 // types.
-func (w *worker) cancelRunning(types ...string) {
+func (w *worker) cancelRunning(types ...protocol.Type) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.cancel != nil && slices.Contains(types, w.running) {
@@ -83,7 +106,7 @@ func (w *worker) cancelRunning(types ...string) {
 }
 
 // next waits for the next queued message.
-func (w *worker) next() js.Value {
+func (w *worker) next() request {
 	for {
 		w.mu.Lock()
 		if len(w.queue) > 0 {
@@ -106,29 +129,27 @@ func (w *worker) serve() {
 
 // handle runs one message; a panic becomes an error message, so the worker
 // stays usable whatever happens.
-func (w *worker) handle(msg js.Value) {
+func (w *worker) handle(r request) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.post(errorMessage("Something went wrong inside the worker; please try again.", panicDetail(r)))
 		}
 	}()
-	switch typ := msg.Get("type").String(); typ {
-	case "load":
+	switch msg := r.msg.(type) {
+	case *protocol.Load:
 		w.load(msg)
-	case "ask":
-		w.ask(msg)
-	case "reset":
+	case *protocol.Ask:
+		w.ask(msg, r.obj.Get("image"))
+	case *protocol.Reset:
 		w.reset()
-	case "tiles":
-		w.tiles(msg)
-	default:
-		w.post(errorMessage("The worker does not know the message \""+typ+"\".", ""))
+	case *protocol.TilesRequest:
+		w.tiles(msg, r.obj.Get("image"))
 	}
 }
 
 // jobContext makes the context of the message of type typ being handled,
 // which cancelRunning cancels. done must be called when the job ends.
-func (w *worker) jobContext(typ string) (ctx context.Context, done func()) {
+func (w *worker) jobContext(typ protocol.Type) (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.mu.Lock()
 	w.running, w.cancel = typ, cancel
@@ -150,11 +171,20 @@ func (w *worker) reset() {
 }
 
 // post sends a message to the page.
-func (w *worker) post(msg map[string]any) {
-	js.Global().Call("postMessage", msg)
+func (w *worker) post(msg protocol.Message) { w.postWith(msg, nil) }
+
+// postWith sends a message with fields JSON cannot carry (typed arrays).
+func (w *worker) postWith(msg protocol.Message, extra map[string]any) {
+	raw, err := protocol.Encode(msg)
+	if err != nil {
+		raw, _ = protocol.Encode(errorMessage("The worker could not write its reply.", err.Error()))
+	}
+	obj := js.Global().Get("JSON").Call("parse", string(raw))
+	for k, v := range extra {
+		obj.Set(k, v)
+	}
+	js.Global().Call("postMessage", obj)
 }
 
 // status tells the page what the worker is doing.
-func (w *worker) status(text string) {
-	w.post(map[string]any{"type": "status", "text": text})
-}
+func (w *worker) status(text string) { w.post(&protocol.Status{Text: text}) }
