@@ -94,6 +94,9 @@ func Handler(opts HandlerOptions) *goapp.Handler {
 		// without it go-app falls back to Content-Length).
 		WasmContentLengthHeader: "X-Uncompressed-Content-Length",
 		Styles:                  []string{"/web/app.css"},
+		// dropguard.js keeps a file dropped before the app starts, or
+		// beside the drop zone, from replacing the page.
+		Scripts: []string{"/web/dropguard.js"},
 		Env: map[string]string{
 			EnvModelURL:  model,
 			EnvTinyModel: tiny,

@@ -2,10 +2,10 @@ package app
 
 import (
 	"io"
-	"os"
-	"slices"
 	"net/http/httptest"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,6 +58,20 @@ func TestFirstPaintPictureInputsWait(t *testing.T) {
 		} else if !regexp.MustCompile(`\sdisabled\b`).MatchString(tag) {
 			t.Errorf("the first paint's #%s is usable before the app runs: %s", id, tag)
 		}
+	}
+}
+
+// TestFirstPaintGuardsDrops: a file dropped on the first paint, before the
+// app runs, would replace the page (the browser's default): the page's head
+// loads web/dropguard.js, which refuses such drops, and that file exists.
+func TestFirstPaintGuardsDrops(t *testing.T) {
+	page := get(t, HandlerOptions{TinyModel: true}, "/")
+	head, _, _ := strings.Cut(page, "</head>")
+	if !regexp.MustCompile(`<script[^>]*src="/web/dropguard.js"`).MatchString(head) {
+		t.Error("the page's head does not load /web/dropguard.js")
+	}
+	if _, err := os.Stat("../web/dropguard.js"); err != nil {
+		t.Error(err)
 	}
 }
 
