@@ -73,6 +73,12 @@ const (
 	dataLocationExternal = 1
 )
 
+// ONNX TensorProto data types the rewrite reads and writes.
+const (
+	dataTypeFloat = 1
+	dataTypeUint8 = 2
+)
+
 // DequantizeMatMulNBits returns a copy of model (a serialized ONNX
 // ModelProto) in which every MatMulNBits node of the main graph that can be
 // rewritten is a MatMul(A, W), W a new float32 initializer [K, N] with
@@ -92,14 +98,8 @@ const (
 //
 // Errors wrap ErrNotONNX or ErrUnexpectedStructure. Hostile input makes an
 // error, never a panic.
-// ONNX TensorProto data types the rewrite reads and writes.
-const (
-	dataTypeFloat = 1
-	dataTypeUint8 = 2
-)
-
 func DequantizeMatMulNBits(model []byte) ([]byte, error) {
-	m, err := parseModel(model)
+	m, err := parseModel(memSource(model))
 	if err != nil {
 		return nil, err
 	}
@@ -107,21 +107,25 @@ func DequantizeMatMulNBits(model []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planDequant(g)
+	dp, err := planDequant(g)
 	if err != nil {
 		return nil, err
 	}
-	if len(plan.nodes) == 0 {
+	if len(dp.nodes) == 0 {
 		return model, nil
 	}
-	return m.withSizedEdits(plan.edits()), nil
+	p, err := m.plan(dp.edits())
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(model), nil
 }
 
 // HasMatMulNBits reports whether the main graph of model has a MatMulNBits
 // node (com.microsoft): whether the model needs the 4-bit kernel, or, after
 // DequantizeMatMulNBits, whether some node was left quantized.
 func HasMatMulNBits(model []byte) bool {
-	m, err := parseModel(model)
+	m, err := parseModel(memSource(model))
 	if err != nil {
 		return false
 	}
@@ -161,26 +165,15 @@ type weight struct {
 type dequantPlan struct {
 	nodes   []nbitsNode
 	weights map[string]*weight // by B's name
-	// initFields are the main graph's initializer fields by name; drop are
-	// those no node reads after the rewrite.
-	initFields map[string]field
-	drop       map[string]bool
+	// inits are the main graph's initializers by name; drop are those no
+	// node reads after the rewrite.
+	inits map[string]part
+	drop  map[string]bool
 }
 
 // planDequant picks the nodes to rewrite and the initializers to drop.
 func planDequant(g *graph) (*dequantPlan, error) {
-	p := &dequantPlan{weights: map[string]*weight{}, initFields: map[string]field{}, drop: map[string]bool{}}
-	err := eachField(g.data, func(f field) error {
-		if f.num == graphInitializer {
-			name, err := stringField(f.data, tensorName)
-			p.initFields[name] = f
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: its graph does not parse (%w)", ErrUnexpectedStructure, err)
-	}
+	p := &dequantPlan{weights: map[string]*weight{}, inits: g.inits, drop: map[string]bool{}}
 	outer, err := g.subgraphRefs()
 	if err != nil {
 		return nil, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
@@ -302,7 +295,7 @@ func (g *graph) weightOf(n *node, p *dequantPlan) (w *weight, ok bool, err error
 // intAttrs reads a node's int attributes by name.
 func intAttrs(n *node) (map[string]int64, error) {
 	attrs := map[string]int64{}
-	err := eachField(n.f.data, func(f field) error {
+	err := eachField(n.msg, func(f field) error {
 		if f.num != nodeAttribute {
 			return nil
 		}
@@ -338,8 +331,8 @@ func intAttrs(n *node) (map[string]int64, error) {
 // no initializer or also a graph input, for external data, and for data
 // held in typed fields other than float_data (FLOAT) and int32_data (UINT8).
 func (g *graph) initData(name string) (data []byte, dataType int, ok bool) {
-	t, isInit := g.inits[name]
-	if !isInit || g.inputNames[name] {
+	t, isInit, err := g.tensor(name)
+	if !isInit || err != nil {
 		return nil, 0, false
 	}
 	var (
@@ -347,7 +340,7 @@ func (g *graph) initData(name string) (data []byte, dataType int, ok bool) {
 		haveRaw    bool
 		external   bool
 	)
-	err := eachField(t, func(f field) error {
+	err = eachField(t, func(f field) error {
 		switch f.num {
 		case tensorDataType:
 			dataType = int(f.u)
@@ -397,7 +390,7 @@ func (g *graph) initData(name string) (data []byte, dataType int, ok bool) {
 func (g *graph) subgraphRefs() (map[string]int, error) {
 	refs := map[string]int{}
 	for i := range g.nodes {
-		if err := nodeSubgraphRefs(g.nodes[i].f.data, refs); err != nil {
+		if err := nodeSubgraphRefs(g.nodes[i].msg, refs); err != nil {
 			return nil, err
 		}
 	}
@@ -460,23 +453,13 @@ func (g *graph) usedNames(outer map[string]int) map[string]bool {
 	return used
 }
 
-// sizedEdit replaces graph bytes [start, end) with size bytes that write
-// appends to dst; write may fill them in parallel.
-type sizedEdit struct {
-	start, end, size int
-	write            func(dst []byte) []byte
-}
-
-// edits are the plan's graph edits, sorted: each node replaced, each
-// dropped initializer removed, each weight written where B was (or after
-// it, when B stays).
-func (p *dequantPlan) edits() []sizedEdit {
-	var edits []sizedEdit
+// edits are the plan's graph edits: each node replaced, each dropped
+// initializer removed, each weight written where B was (or after it, when
+// B stays).
+func (p *dequantPlan) edits() []edit {
+	var edits []edit
 	for _, nn := range p.nodes {
-		repl := nn.appendNodes(nil)
-		edits = append(edits, sizedEdit{nn.node.f.start, nn.node.f.end, len(repl), func(dst []byte) []byte {
-			return append(dst, repl...)
-		}})
+		edits = append(edits, edit{nn.node.at.start, nn.node.at.end, []Piece{literal(nn.appendNodes(nil))}})
 	}
 	written := map[*weight]bool{}
 	for _, nn := range p.nodes {
@@ -485,39 +468,21 @@ func (p *dequantPlan) edits() []sizedEdit {
 			continue
 		}
 		written[w] = true
-		bf := p.initFields[w.bName]
-		keep := bf.data
-		if p.drop[w.bName] {
-			keep = nil
+		b := p.inits[w.bName].at
+		var repl []Piece
+		if !p.drop[w.bName] {
+			repl = append(repl, original(b.start, b.end))
 		}
-		size := w.fieldLen()
-		if keep != nil {
-			size += bf.end - bf.start
-		}
-		edits = append(edits, sizedEdit{bf.start, bf.end, size, func(dst []byte) []byte {
-			if keep != nil {
-				dst = appendBytesField(dst, graphInitializer, keep)
-			}
-			return w.appendField(dst)
-		}})
+		edits = append(edits, edit{b.start, b.end, append(repl, w.pieces()...)})
 	}
 	for name := range p.drop {
 		if w := p.weights[name]; w != nil && written[w] {
 			continue // replaced by its weight above
 		}
-		f := p.initFields[name]
-		edits = append(edits, sizedEdit{f.start, f.end, 0, func(dst []byte) []byte { return dst }})
+		f := p.inits[name].at
+		edits = append(edits, edit{f.start, f.end, nil})
 	}
-	sortEdits(edits)
 	return edits
-}
-
-func sortEdits(edits []sizedEdit) {
-	for i := 1; i < len(edits); i++ {
-		for j := i; j > 0 && edits[j].start < edits[j-1].start; j-- {
-			edits[j], edits[j-1] = edits[j-1], edits[j]
-		}
-	}
 }
 
 // appendNodes appends, as GraphProto.node fields, the MatMul that replaces
@@ -529,9 +494,9 @@ func (nn nbitsNode) appendNodes(dst []byte) []byte {
 	mm = appendStringField(mm, nodeInput, n.inputs[nbitsA])
 	mm = appendStringField(mm, nodeInput, nn.w.name)
 	mm = appendStringField(mm, nodeOutput, nn.matmulOut)
-	_ = eachField(n.f.data, func(f field) error { // parsed before: cannot fail
+	_ = eachField(n.msg, func(f field) error { // parsed before: cannot fail
 		if f.num == nodeName || f.num == nodeDocString || f.num == nodeMetadata {
-			mm = append(mm, n.f.data[f.start:f.end]...)
+			mm = append(mm, n.msg[f.start:f.end]...)
 		}
 		return nil
 	})
@@ -562,20 +527,16 @@ func (w *weight) tensorHeader() []byte {
 	return appendVarint(h, uint64(4*w.k*w.n))
 }
 
-func (w *weight) fieldLen() int {
-	return bytesFieldLen(graphInitializer, len(w.tensorHeader())+4*w.k*w.n)
-}
-
-// appendField appends W as a GraphProto.initializer field.
-func (w *weight) appendField(dst []byte) []byte {
+// pieces are W as a GraphProto.initializer field: its tag, length and
+// tensor header, then raw_data's payload, dequantized straight into the
+// output as it is assembled.
+func (w *weight) pieces() []Piece {
 	h := w.tensorHeader()
-	dst = appendTag(dst, graphInitializer, wireBytes)
-	dst = appendVarint(dst, uint64(len(h)+4*w.k*w.n))
-	dst = append(dst, h...)
-	start := len(dst)
-	dst = dst[:start+4*w.k*w.n]
-	w.dequantize(dst[start:])
-	return dst
+	var head []byte
+	head = appendTag(head, graphInitializer, wireBytes)
+	head = appendVarint(head, uint64(len(h)+4*w.k*w.n))
+	head = append(head, h...)
+	return []Piece{literal(head), {Len: int64(4 * w.k * w.n), fill: w.dequantize}}
 }
 
 // dequantize fills raw with W [K, N] as little-endian float32, splitting the
@@ -633,28 +594,4 @@ func (w *weight) dequantizeColumns(raw []byte, lo, hi int) {
 			}
 		}
 	}
-}
-
-// withSizedEdits is withGraphEdits for sized edits: the model with edits
-// (sorted, not overlapping) applied to its graph, in one allocation of the
-// final size.
-func (m *model) withSizedEdits(edits []sizedEdit) []byte {
-	g := m.graph.data
-	size := len(g)
-	for _, e := range edits {
-		size += e.size - (e.end - e.start)
-	}
-	total := m.graph.start + bytesFieldLen(modelGraph, size) + len(m.buf) - m.graph.end
-	out := make([]byte, 0, total)
-	out = append(out, m.buf[:m.graph.start]...)
-	out = appendTag(out, modelGraph, wireBytes)
-	out = appendVarint(out, uint64(size))
-	pos := 0
-	for _, e := range edits {
-		out = append(out, g[pos:e.start]...)
-		out = e.write(out)
-		pos = e.end
-	}
-	out = append(out, g[pos:]...)
-	return append(out, m.buf[m.graph.end:]...)
 }

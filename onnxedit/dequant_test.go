@@ -221,7 +221,7 @@ func (qn qnode) refWeight() []float32 {
 // initFloats reads the float32 initializer called name, and its dims.
 func initFloats(t *testing.T, model []byte, name string) ([]float32, []int64) {
 	t.Helper()
-	m, err := parseModel(model)
+	m, err := parseModel(memSource(model))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +229,8 @@ func initFloats(t *testing.T, model []byte, name string) ([]float32, []int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, ok := g.inits[name]
-	if !ok {
+	msg, ok, err := g.tensor(name)
+	if !ok || err != nil {
 		t.Fatalf("no initializer %q", name)
 	}
 	var dims []int64
@@ -266,7 +266,7 @@ type graphSummary struct {
 
 func summarize(t *testing.T, model []byte) graphSummary {
 	t.Helper()
-	m, err := parseModel(model)
+	m, err := parseModel(memSource(model))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func summarize(t *testing.T, model []byte) graphSummary {
 			s.kinds[fmt.Sprintf("block_size=%d accuracy_level=%d zero_points=%v bias=%v",
 				a["block_size"], a["accuracy_level"], hasInput(&n, nbitsZeroPoints), hasInput(&n, nbitsBias))]++
 		}
-		s.subgraphNBits += countSubgraphOps(t, n.f.data, "MatMulNBits")
+		s.subgraphNBits += countSubgraphOps(t, n.msg, "MatMulNBits")
 	}
 	for name := range g.inits {
 		s.inits = append(s.inits, name)
@@ -306,7 +306,7 @@ func countSubgraphOps(t *testing.T, node []byte, op string) int {
 			}
 			return eachField(f.data, func(f field) error {
 				if f.num == graphNode {
-					n, err := parseNode(f)
+					n, err := parseNode(f.data)
 					if n.opType == op {
 						count++
 					}
@@ -516,10 +516,10 @@ func TestDequantizeHandBuilt(t *testing.T) {
 // another node reads stays.
 func TestDequantizeShared(t *testing.T) {
 	qn := buildQNode(qcase{m: 1, k: 32, n: 4, blockSize: 16, zp: "packed"}, rand.New(rand.NewPCG(1, 1)))
-	m, _ := parseModel(qn.model)
+	m, _ := parseModel(memSource(qn.model))
 	g, _ := m.parseGraph()
-	first := g.nodes[0].f
-	second := slices.Clone(first.data)
+	first := g.nodes[0]
+	second := slices.Clone(first.msg)
 	second, _, _ = replaceNth(second, nodeOutput, 0, func([]byte) ([]byte, error) { return []byte("Y2"), nil })
 	second, _, _ = replaceNth(second, nodeName, 0, func([]byte) ([]byte, error) { return []byte("/q2/MatMul_Q4"), nil })
 	// Cast(zp, to=FLOAT) reads zp.
@@ -531,7 +531,10 @@ func TestDequantizeShared(t *testing.T) {
 	extra := appendBytesField(appendBytesField(nil, graphNode, second), graphNode, cast)
 	extra = appendBytesField(extra, graphOutput, tvalue{"Y2", dataTypeFloat, []any{"m", 4}}.encode())
 	extra = appendBytesField(extra, graphOutput, tvalue{"zp_float", dataTypeFloat, []any{4}}.encode())
-	model := m.withGraphEdits([]edit{{first.end, first.end, extra}})
+	model, err := withEdits(qn.model, edit{first.at.end, first.at.end, []Piece{literal(extra)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	out, err := DequantizeMatMulNBits(model)
 	if err != nil {

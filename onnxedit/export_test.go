@@ -26,7 +26,7 @@ const dataTypeFloat16 = 10
 // uniform random values of its mean and standard deviation (random bytes
 // for uint8): real shapes and sizes, no real weights.
 func Refill(model []byte, tensors []StrippedTensor, seed uint64) ([]byte, error) {
-	m, err := parseModel(model)
+	m, err := parseModel(memSource(model))
 	if err != nil {
 		return nil, err
 	}
@@ -64,8 +64,21 @@ func Refill(model []byte, tensors []StrippedTensor, seed uint64) ([]byte, error)
 		t = appendBytesField(t, tensorRawData, raw)
 		inits = appendBytesField(inits, graphInitializer, t)
 	}
-	end := len(m.graph.data)
-	return m.withGraphEdits([]edit{{end, end, inits}}), nil
+	return withEdits(model, edit{m.graph.end, m.graph.end, []Piece{literal(inits)}})
+}
+
+// withEdits returns model with edits applied to its graph, for tests that
+// build models from others.
+func withEdits(model []byte, edits ...edit) ([]byte, error) {
+	m, err := parseModel(memSource(model))
+	if err != nil {
+		return nil, err
+	}
+	p, err := m.plan(edits)
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(model), nil
 }
 
 // floatBytes encodes v little-endian as float32 or float16.

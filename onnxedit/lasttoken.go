@@ -18,15 +18,22 @@
 // logits buffer: 225 MB of fp32 for that prefill, 197 kB after.
 //
 // The model is not decoded into Go structs: the graph is scanned field by
-// field, initializers are skipped by their length prefix, and the output is
-// built in one allocation from slices of the input, so a 540 MB file costs
-// one 540 MB copy and no more.
+// field and initializers are skipped by their length prefix, so
+// PlanLastTokenLogits plans the rewrite of a decoder from an io.ReaderAt by
+// reading under a megabyte of it (0.6 MB of the 540 MB fp32 one, 0.7 MB of
+// the 85 MB q4 one). The plan is the new
+// file as ranges of the original and a few kilobytes of new bytes; the
+// caller assembles it wherever the original lives (in the browser, in
+// JavaScript memory), or Plan.Apply does in one allocation, so a 540 MB
+// file in memory costs one 540 MB copy and no more.
 package onnxedit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 )
@@ -68,32 +75,59 @@ const (
 // copied byte for byte. A model that is already rewritten (see
 // IsLastTokenLogits) is returned as it is, not copied.
 //
-// Errors wrap ErrNotONNX, ErrNoLogits or ErrUnexpectedStructure. Hostile
-// input makes an error, never a panic.
+// LastTokenLogits is PlanLastTokenLogits followed by Plan.Apply. Errors
+// wrap ErrNotONNX, ErrNoLogits or ErrUnexpectedStructure. Hostile input
+// makes an error, never a panic.
 func LastTokenLogits(model []byte) ([]byte, error) {
-	m, g, head, err := locate(model)
+	p, err := PlanLastTokenLogits(bytes.NewReader(model), int64(len(model)))
 	if err != nil {
 		return nil, err
 	}
-	if g.isLastTokenSlice(head.hidden()) {
+	if p.Unchanged() {
 		return model, nil
 	}
+	return p.Apply(model), nil
+}
+
+// PlanLastTokenLogits plans LastTokenLogits for the model of size bytes
+// that src reads, reading only its small parts: the top level of the
+// ModelProto, the graph's nodes, inputs, outputs, value infos and opset
+// imports, and of each initializer its name (all of it when it holds at
+// most 4 KiB), skipping tensor data by its length prefix. Reads go in
+// windows of 256 bytes to 64 KiB: a few hundred ReadAt calls for a
+// full-size decoder (229 for the fp32 SmolVLM-256M one, 441 for the q4).
+//
+// The plan is the rewritten file: ranges of src and the new bytes. A model
+// that is already rewritten gives the plan of src as it is (see
+// Plan.Unchanged).
+//
+// Errors wrap ErrNotONNX, ErrNoLogits or ErrUnexpectedStructure, or are
+// src's own errors when a read fails (a size past the end of src makes
+// io.ErrUnexpectedEOF). Hostile input makes an error, never a panic.
+func PlanLastTokenLogits(src io.ReaderAt, size int64) (Plan, error) {
+	m, g, head, err := locate(newSource(src, size))
+	if err != nil {
+		return Plan{}, err
+	}
+	if g.isLastTokenSlice(head.hidden()) {
+		return unchanged(size), nil
+	}
 	if m.opset < minSliceOpset {
-		return nil, fmt.Errorf("%w: the model's default opset %d predates Slice with tensor inputs (opset %d)",
+		return Plan{}, fmt.Errorf("%w: the model's default opset %d predates Slice with tensor inputs (opset %d)",
 			ErrUnexpectedStructure, m.opset, minSliceOpset)
 	}
 	edits, err := rewriteEdits(g, head)
 	if err != nil {
-		return nil, err
+		return Plan{}, err
 	}
-	return m.withGraphEdits(edits), nil
+	return m.plan(edits)
 }
 
 // IsLastTokenLogits reports whether model's lm_head already reads the last
 // position only, through a Slice of the sequence axis from -1 to the end:
 // LastTokenLogits has rewritten it, or the export did it itself.
 func IsLastTokenLogits(model []byte) bool {
-	_, g, head, err := locate(model)
+	_, g, head, err := locate(memSource(model))
 	return err == nil && g.isLastTokenSlice(head.hidden())
 }
 
@@ -108,9 +142,9 @@ type lmHead struct {
 // hidden is the value the lm_head multiplies: the hidden states.
 func (h lmHead) hidden() string { return h.node.inputs[0] }
 
-// locate parses model and finds its lm_head.
-func locate(model []byte) (*model, *graph, lmHead, error) {
-	m, err := parseModel(model)
+// locate parses the model in src and finds its lm_head.
+func locate(src *source) (*model, *graph, lmHead, error) {
+	m, err := parseModel(src)
 	if err != nil {
 		return nil, nil, lmHead{}, err
 	}
@@ -206,41 +240,34 @@ func (g *graph) isLastTokenSlice(value string) bool {
 		len(ends) == 1 && ends[0] >= math.MaxInt32 && slices.Equal(axes, []int64{seqAxis})
 }
 
-// edit replaces graph bytes [start, end) with repl.
-type edit struct {
-	start, end int
-	repl       []byte
-}
-
 // rewriteEdits builds the graph edits: the Slice inserted before the
 // lm_head, the lm_head reading it, and the declared shapes of logits and of
 // the values between the lm_head and logits.
 func rewriteEdits(g *graph, head lmHead) ([]edit, error) {
 	names := g.freshNames()
 	nodes := appendSliceNodes(nil, head.hidden(), names)
-	lmMsg, _, err := replaceNth(head.node.f.data, nodeInput, 0, func([]byte) ([]byte, error) {
+	lmMsg, _, err := replaceNth(head.node.msg, nodeInput, 0, func([]byte) ([]byte, error) {
 		return []byte(names.sliced), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: lm_head node %q does not parse (%w)", ErrUnexpectedStructure, head.node.name, err)
 	}
 	nodes = appendBytesField(nodes, graphNode, lmMsg)
-	edits := []edit{{head.node.f.start, head.node.f.end, nodes}}
+	edits := []edit{{head.node.at.start, head.node.at.end, []Piece{literal(nodes)}}}
 
 	for _, value := range head.chain {
-		for num, infos := range map[int]map[string]field{graphOutput: g.outputs, graphValueInfo: g.valueInfos} {
-			f, ok := infos[value]
+		for num, infos := range map[int]map[string]part{graphOutput: g.outputs, graphValueInfo: g.valueInfos} {
+			p, ok := infos[value]
 			if !ok {
 				continue
 			}
-			vi, err := seqDimOne(f.data)
+			vi, err := seqDimOne(p.msg)
 			if err != nil {
 				return nil, fmt.Errorf("%w: the value info of %q does not parse (%w)", ErrUnexpectedStructure, value, err)
 			}
-			edits = append(edits, edit{f.start, f.end, appendBytesField(nil, num, vi)})
+			edits = append(edits, edit{p.at.start, p.at.end, []Piece{literal(appendBytesField(nil, num, vi))}})
 		}
 	}
-	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
 	return edits, nil
 }
 
@@ -354,27 +381,4 @@ func editNested(msg []byte, path []int, edit func([]byte) ([]byte, error)) ([]by
 		return editNested(sub, path[1:], edit)
 	})
 	return out, err
-}
-
-// withGraphEdits returns the model with edits (sorted, not overlapping)
-// applied to its graph, in one allocation of the final size.
-func (m *model) withGraphEdits(edits []edit) []byte {
-	g := m.graph.data
-	size := len(g)
-	for _, e := range edits {
-		size += len(e.repl) - (e.end - e.start)
-	}
-	total := m.graph.start + bytesFieldLen(modelGraph, size) + len(m.buf) - m.graph.end
-	out := make([]byte, 0, total)
-	out = append(out, m.buf[:m.graph.start]...)
-	out = appendTag(out, modelGraph, wireBytes)
-	out = appendVarint(out, uint64(size))
-	pos := 0
-	for _, e := range edits {
-		out = append(out, g[pos:e.start]...)
-		out = append(out, e.repl...)
-		pos = e.end
-	}
-	out = append(out, g[pos:]...)
-	return append(out, m.buf[m.graph.end:]...)
 }

@@ -42,7 +42,7 @@ func TestLastTokenLogitsFixture(t *testing.T) {
 	for _, tc := range decoderVariants {
 		t.Run("decoder"+tc.variant, func(t *testing.T) {
 			orig := readDecoder(t, tc.variant)
-			_, g, head, err := locate(orig)
+			_, g, head, err := locate(memSource(orig))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,11 +77,11 @@ func checkRewrite(t *testing.T, orig, out []byte, chain []string) {
 	if err != nil || unsafe.SliceData(again) != unsafe.SliceData(out) || len(again) != len(out) {
 		t.Errorf("second rewrite: err %v, returned the input unchanged: %v", err, unsafe.SliceData(again) == unsafe.SliceData(out))
 	}
-	mo, err := parseModel(orig)
+	mo, err := parseModel(memSource(orig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mr, err := parseModel(out)
+	mr, err := parseModel(memSource(out))
 	if err != nil {
 		t.Fatalf("rewritten model: %v", err)
 	}
@@ -105,24 +105,25 @@ func checkRewrite(t *testing.T, orig, out []byte, chain []string) {
 
 	// Field by field, the graphs differ only in the four new nodes, the
 	// lm_head and the value infos of chain.
-	fo, fr := graphFields(t, mo.graph.data), graphFields(t, mr.graph.data)
+	gOrig, gNew := orig[mo.graph.payload:mo.graph.end], out[mr.graph.payload:mr.graph.end]
+	fo, fr := graphFields(t, gOrig), graphFields(t, gNew)
 	if len(fr) != len(fo)+4 {
 		t.Fatalf("rewritten graph has %d fields, want %d + 4", len(fr), len(fo))
 	}
 	j := 0
 	for _, f := range fo {
 		switch {
-		case f.num == graphNode && f.start == headOrig.node.f.start:
+		case f.num == graphNode && mo.graph.payload+int64(f.start) == headOrig.node.at.start:
 			var added []string
 			for _, n := range fr[j : j+4] {
-				nn, _ := parseNode(n)
+				nn, _ := parseNode(n.data)
 				added = append(added, nn.opType)
 			}
 			if !slices.Equal(added, []string{"Constant", "Constant", "Constant", "Slice"}) {
 				t.Errorf("nodes before the lm_head: %q", added)
 			}
 			j += 4
-			lm, _ := parseNode(fr[j])
+			lm, _ := parseNode(fr[j].data)
 			if lm.name != headOrig.node.name || !slices.Equal(lm.inputs[1:], headOrig.node.inputs[1:]) {
 				t.Errorf("lm_head became %q %q", lm.name, lm.inputs)
 			}
@@ -133,7 +134,7 @@ func checkRewrite(t *testing.T, orig, out []byte, chain []string) {
 				t.Errorf("%q declared %v, want %v", mustString(t, f.data, valueInfoName), got, want)
 			}
 		default:
-			if !bytes.Equal(mo.graph.data[f.start:f.end], mr.graph.data[fr[j].start:fr[j].end]) {
+			if !bytes.Equal(gOrig[f.start:f.end], gNew[fr[j].start:fr[j].end]) {
 				t.Errorf("graph field %d (#%d) changed", f.num, j)
 			}
 		}
@@ -143,7 +144,7 @@ func checkRewrite(t *testing.T, orig, out []byte, chain []string) {
 
 func mustHead(t *testing.T, model []byte) lmHead {
 	t.Helper()
-	_, _, head, err := locate(model)
+	_, _, head, err := locate(memSource(model))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +333,10 @@ func TestLastTokenLogitsErrors(t *testing.T) {
 }
 
 // FuzzLastTokenLogits feeds hostile bytes: nothing may panic, and whatever
-// is rewritten must parse, count as rewritten, and rewrite to itself.
+// is rewritten must parse, count as rewritten, and rewrite to itself. The
+// plan must hold ranges of the file only and add up to its size; planned
+// with a size past the end of the bytes, it must fail to read them.
+// DequantizeMatMulNBits, on the same parser, must not panic either.
 func FuzzLastTokenLogits(f *testing.F) {
 	for _, tail := range [][]string{nil, {"Cast"}, {"Div", "Tanh", "Mul"}} {
 		m := lmModel(tail...)
@@ -357,6 +361,10 @@ func FuzzLastTokenLogits(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, model []byte) {
+		_, _ = DequantizeMatMulNBits(model)
+		if _, err := PlanLastTokenLogits(bytes.NewReader(model), int64(len(model))+1); err == nil {
+			t.Fatal("planned with a size past the end of the bytes")
+		}
 		out, err := LastTokenLogits(model)
 		is := IsLastTokenLogits(model)
 		if err != nil {
@@ -365,6 +373,11 @@ func FuzzLastTokenLogits(f *testing.F) {
 			}
 			return
 		}
+		p, err := PlanLastTokenLogits(bytes.NewReader(model), int64(len(model)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPieces(t, p, int64(len(model)))
 		if !IsLastTokenLogits(out) {
 			t.Fatal("rewritten model is not IsLastTokenLogits")
 		}
@@ -388,12 +401,16 @@ func BenchmarkLastTokenLogits(b *testing.B) {
 		t = appendVarintField(t, tensorDataType, 1)
 		t = appendStringField(t, tensorName, "padding")
 		t = appendBytesField(t, tensorRawData, make([]byte, padding))
-		m, err := parseModel(fixtureModel)
+		m, err := parseModel(memSource(fixtureModel))
 		if err != nil {
 			b.Fatal(err)
 		}
-		end := len(m.graph.data)
-		benchRewrite(b, m.withGraphEdits([]edit{{end, end, appendBytesField(nil, graphInitializer, t)}}))
+		end := m.graph.end
+		model, err := withEdits(fixtureModel, edit{end, end, []Piece{literal(appendBytesField(nil, graphInitializer, t))}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchRewrite(b, model)
 	})
 }
 

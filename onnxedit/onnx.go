@@ -52,17 +52,29 @@ const (
 	dataTypeInt64 = 7
 )
 
+// maxSmallTensor is the largest initializer (TensorProto) the parser reads
+// whole; of larger ones it reads only the name. The constants the rewrites
+// look for (a Slice's starts, ends, axes and steps) are a few dozen bytes.
+const maxSmallTensor = 4 << 10
+
 // model is a ModelProto, read only as far as the rewrite needs.
 type model struct {
-	buf   []byte
-	graph field // ModelProto.graph, positions within buf
+	src   *source
+	graph fileField // ModelProto.graph
 	// opset is the version of the default ("" or "ai.onnx") operator set.
 	opset int64
 }
 
+// part is a field of the graph: where it lies in the file and, when read,
+// its payload.
+type part struct {
+	at  fileField
+	msg []byte
+}
+
 // node is one NodeProto of the main graph.
 type node struct {
-	f       field // GraphProto.node, positions within the graph's bytes
+	part
 	inputs  []string
 	outputs []string
 	name    string
@@ -72,40 +84,49 @@ type node struct {
 
 // graph is the model's GraphProto: its nodes and the names it defines.
 type graph struct {
-	data  []byte
+	src   *source
 	nodes []node
 	// outputs and valueInfos are the GraphProto.output and value_info
 	// fields, by value name.
-	outputs    map[string]field
-	valueInfos map[string]field
-	// inputNames and initNames are the names of graph inputs and
-	// initializers; inits maps an initializer's name to its TensorProto.
+	outputs    map[string]part
+	valueInfos map[string]part
+	// inputNames are the names of graph inputs; inits maps an
+	// initializer's name to its field, whose TensorProto is read only when
+	// it is small (see tensor).
 	inputNames map[string]bool
-	inits      map[string][]byte
+	inits      map[string]part
 	producer   map[string]int // value name → index of the node making it
 	consumers  map[string]int // value name → how many node inputs read it
 }
 
 // parseModel reads the top level of a ModelProto. Anything that does not
-// parse, or lacks an IR version or a graph, is not an ONNX model.
-func parseModel(buf []byte) (*model, error) {
-	m := &model{buf: buf, opset: -1}
+// parse, or lacks an IR version or a graph, is not an ONNX model; a failure
+// to read src is returned as it is.
+func parseModel(src *source) (*model, error) {
+	m := &model{src: src, opset: -1}
 	graphs, haveIR := 0, false
-	err := eachField(buf, func(f field) error {
+	err := src.eachField(0, src.size, func(f fileField) error {
 		switch f.num {
 		case modelIRVersion:
 			haveIR = f.typ == wireVarint
 		case modelGraph:
 			graphs++
 			m.graph = f
-			_, err := f.message()
-			return err
+			if f.typ != wireBytes {
+				return fmt.Errorf("%w: field %d is not a message", errWire, f.num)
+			}
 		case modelOpsetImport:
-			return m.readOpset(f)
+			msg, err := src.message(f)
+			if err != nil {
+				return err
+			}
+			return m.readOpset(msg)
 		}
 		return nil
 	})
 	switch {
+	case isReadError(err):
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("%w (%w)", ErrNotONNX, err)
 	case !haveIR || graphs == 0:
@@ -117,13 +138,9 @@ func parseModel(buf []byte) (*model, error) {
 	return m, nil
 }
 
-func (m *model) readOpset(f field) error {
-	msg, err := f.message()
-	if err != nil {
-		return err
-	}
+func (m *model) readOpset(msg []byte) error {
 	domain, version := "", int64(-1)
-	err = eachField(msg, func(f field) error {
+	err := eachField(msg, func(f field) error {
 		var err error
 		switch f.num {
 		case opsetDomain:
@@ -142,26 +159,31 @@ func (m *model) readOpset(f field) error {
 	return err
 }
 
-// parseGraph reads the model's graph: every node's header and the names of
-// inputs, initializers, outputs and value infos. Initializer data is not
-// read, only skipped.
+// parseGraph reads the model's graph: every node and the names of inputs,
+// initializers, outputs and value infos. Of an initializer larger than
+// maxSmallTensor only the name is read, its data skipped.
 func (m *model) parseGraph() (*graph, error) {
 	g := &graph{
-		data:       m.graph.data,
-		outputs:    map[string]field{},
-		valueInfos: map[string]field{},
+		src:        m.src,
+		outputs:    map[string]part{},
+		valueInfos: map[string]part{},
 		inputNames: map[string]bool{},
-		inits:      map[string][]byte{},
+		inits:      map[string]part{},
 		producer:   map[string]int{},
 		consumers:  map[string]int{},
 	}
-	err := eachField(g.data, func(f field) error {
+	err := m.src.eachField(m.graph.payload, m.graph.end, func(f fileField) error {
 		switch f.num {
 		case graphNode:
-			n, err := parseNode(f)
+			msg, err := m.src.message(f)
 			if err != nil {
 				return err
 			}
+			n, err := parseNode(msg)
+			if err != nil {
+				return err
+			}
+			n.at = f
 			for _, out := range n.outputs {
 				if out != "" {
 					g.producer[out] = len(g.nodes)
@@ -172,17 +194,13 @@ func (m *model) parseGraph() (*graph, error) {
 			}
 			g.nodes = append(g.nodes, n)
 		case graphInitializer:
-			msg, err := f.message()
+			name, t, err := m.src.initializer(f)
 			if err != nil {
 				return err
 			}
-			name, err := stringField(msg, tensorName)
-			if err != nil {
-				return err
-			}
-			g.inits[name] = msg
+			g.inits[name] = t
 		case graphInput, graphOutput, graphValueInfo:
-			msg, err := f.message()
+			msg, err := m.src.message(f)
 			if err != nil {
 				return err
 			}
@@ -194,26 +212,71 @@ func (m *model) parseGraph() (*graph, error) {
 			case graphInput:
 				g.inputNames[name] = true
 			case graphOutput:
-				g.outputs[name] = f
+				g.outputs[name] = part{f, msg}
 			default:
-				g.valueInfos[name] = f
+				g.valueInfos[name] = part{f, msg}
 			}
 		}
 		return nil
 	})
-	if err != nil {
+	switch {
+	case isReadError(err):
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("%w: its graph does not parse (%w)", ErrUnexpectedStructure, err)
 	}
 	return g, nil
 }
 
-func parseNode(f field) (node, error) {
-	n := node{f: f}
-	msg, err := f.message()
-	if err != nil {
-		return n, err
+// initializer reads the name of the TensorProto in f, and the whole
+// TensorProto when it holds at most maxSmallTensor bytes; of a larger one
+// it reads the tags and lengths of its fields and the name only.
+func (s *source) initializer(f fileField) (name string, t part, err error) {
+	if f.typ != wireBytes {
+		return "", part{}, fmt.Errorf("%w: field %d is not a message", errWire, f.num)
 	}
-	err = eachField(msg, func(f field) error {
+	if f.end-f.payload <= maxSmallTensor {
+		msg, err := s.message(f)
+		if err != nil {
+			return "", part{}, err
+		}
+		name, err = stringField(msg, tensorName)
+		return name, part{f, msg}, err
+	}
+	err = s.eachField(f.payload, f.end, func(tf fileField) error {
+		if tf.num != tensorName {
+			return nil
+		}
+		nf, err := s.read(tf)
+		if err == nil {
+			name, err = nf.str()
+		}
+		return err
+	})
+	return name, part{at: f}, err
+}
+
+// tensor returns the TensorProto of the initializer called name, reading
+// it if the parse did not (from memory that costs nothing). ok is false for
+// a name that is no initializer or also a graph input, which a caller could
+// override.
+func (g *graph) tensor(name string) (t []byte, ok bool, err error) {
+	p, isInit := g.inits[name]
+	if !isInit || g.inputNames[name] {
+		return nil, false, nil
+	}
+	if p.msg != nil {
+		return p.msg, true, nil
+	}
+	t, err = g.src.message(p.at)
+	return t, err == nil, err
+}
+
+// parseNode reads a NodeProto's inputs, outputs, name, operator and domain;
+// the caller sets where it lies (n.at).
+func parseNode(msg []byte) (node, error) {
+	n := node{part: part{msg: msg}}
+	err := eachField(msg, func(f field) error {
 		var (
 			s   string
 			err error
@@ -283,23 +346,23 @@ func (g *graph) isConstant(value string) bool {
 	return ok && g.nodes[i].is("Constant")
 }
 
-// constInt64s reads an int64 constant: an initializer or a Constant node's
-// value attribute. ok is false for anything else.
+// constInt64s reads a small int64 constant: an initializer of at most
+// maxSmallTensor bytes (the parse read it) or a Constant node's value
+// attribute. ok is false for anything else.
 func (g *graph) constInt64s(value string) (v []int64, ok bool) {
 	if t, isInit := g.inits[value]; isInit && !g.inputNames[value] {
-		v, err := tensorInt64s(t)
+		if t.msg == nil {
+			return nil, false
+		}
+		v, err := tensorInt64s(t.msg)
 		return v, err == nil
 	}
 	i, isNode := g.producer[value]
 	if !isNode || !g.nodes[i].is("Constant") {
 		return nil, false
 	}
-	msg, err := g.nodes[i].f.message()
-	if err != nil {
-		return nil, false
-	}
 	var t []byte
-	err = eachField(msg, func(f field) error {
+	err := eachField(g.nodes[i].msg, func(f field) error {
 		if f.num != nodeAttribute {
 			return nil
 		}

@@ -45,6 +45,9 @@ type field struct {
 type fieldReader struct {
 	msg []byte
 	off int
+	// base is where msg lies in the file, for error messages: 0 for a
+	// message read on its own, whose errors count from its start.
+	base int64
 }
 
 // next returns the next field; ok is false at the end of the message.
@@ -53,33 +56,17 @@ func (r *fieldReader) next() (f field, ok bool, err error) {
 		return field{}, false, nil
 	}
 	f.start = r.off
-	tag, err := r.varint()
-	if err != nil {
-		return field{}, false, err
-	}
-	if tag>>3 == 0 || tag>>3 > maxFieldNum {
-		return field{}, false, fmt.Errorf("%w: field number %d at byte %d", errWire, tag>>3, f.start)
-	}
-	f.num, f.typ = int(tag>>3), wireType(tag&7)
-	switch f.typ {
-	case wireVarint:
-		f.u, err = r.varint()
-	case wireFixed64:
-		f.u, err = r.fixed(8)
-	case wireFixed32:
-		f.u, err = r.fixed(4)
-	case wireBytes:
-		var n uint64
-		n, err = r.varint()
-		if err == nil && n > uint64(len(r.msg)-r.off) {
-			err = fmt.Errorf("%w: field %d of %d bytes overruns its message at byte %d", errWire, f.num, n, f.start)
+	var v uint64
+	f.num, f.typ, v, err = r.header()
+	if err == nil && f.typ == wireBytes {
+		if v > uint64(len(r.msg)-r.off) {
+			err = fmt.Errorf("%w: field %d of %d bytes overruns its message at byte %d", errWire, f.num, v, r.pos(f.start))
+		} else {
+			f.data = r.msg[r.off : r.off+int(v) : r.off+int(v)]
+			r.off += int(v)
 		}
-		if err == nil {
-			f.data = r.msg[r.off : r.off+int(n) : r.off+int(n)]
-			r.off += int(n)
-		}
-	default:
-		err = fmt.Errorf("%w: wire type %d at byte %d", errWire, f.typ, f.start)
+	} else {
+		f.u = v
 	}
 	if err != nil {
 		return field{}, false, err
@@ -88,28 +75,57 @@ func (r *fieldReader) next() (f field, ok bool, err error) {
 	return f, true, nil
 }
 
+// header reads a field's tag and then its value (a varint or fixed field)
+// or its payload's length (a length-delimited field), leaving r at the
+// payload.
+func (r *fieldReader) header() (num int, typ wireType, v uint64, err error) {
+	start := r.off
+	tag, err := r.varint()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if tag>>3 == 0 || tag>>3 > maxFieldNum {
+		return 0, 0, 0, fmt.Errorf("%w: field number %d at byte %d", errWire, tag>>3, r.pos(start))
+	}
+	num, typ = int(tag>>3), wireType(tag&7)
+	switch typ {
+	case wireVarint, wireBytes:
+		v, err = r.varint()
+	case wireFixed64:
+		v, err = r.fixed(8)
+	case wireFixed32:
+		v, err = r.fixed(4)
+	default:
+		err = fmt.Errorf("%w: wire type %d at byte %d", errWire, typ, r.pos(start))
+	}
+	return num, typ, v, err
+}
+
+// pos is the position of msg[off] in the file, or in msg when base is 0.
+func (r *fieldReader) pos(off int) int64 { return r.base + int64(off) }
+
 func (r *fieldReader) varint() (uint64, error) {
 	var v uint64
 	for i := 0; i < maxVarintLen; i++ {
 		if r.off >= len(r.msg) {
-			return 0, fmt.Errorf("%w: truncated varint at byte %d", errWire, r.off)
+			return 0, fmt.Errorf("%w: truncated varint at byte %d", errWire, r.pos(r.off))
 		}
 		b := r.msg[r.off]
 		r.off++
 		if i == maxVarintLen-1 && b > 1 {
-			return 0, fmt.Errorf("%w: varint overflows 64 bits at byte %d", errWire, r.off-1)
+			return 0, fmt.Errorf("%w: varint overflows 64 bits at byte %d", errWire, r.pos(r.off-1))
 		}
 		v |= uint64(b&0x7f) << (7 * i)
 		if b < 0x80 {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: varint longer than %d bytes at byte %d", errWire, maxVarintLen, r.off)
+	return 0, fmt.Errorf("%w: varint longer than %d bytes at byte %d", errWire, maxVarintLen, r.pos(r.off))
 }
 
 func (r *fieldReader) fixed(n int) (uint64, error) {
 	if len(r.msg)-r.off < n {
-		return 0, fmt.Errorf("%w: truncated fixed%d at byte %d", errWire, 8*n, r.off)
+		return 0, fmt.Errorf("%w: truncated fixed%d at byte %d", errWire, 8*n, r.pos(r.off))
 	}
 	var v uint64
 	for i := range n {
