@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 )
 
@@ -84,10 +85,31 @@ type Engine interface {
 	Close() error
 }
 
-// BytesLoader is an Engine that can also load a model held in memory, such
-// as a decoder rewritten by package onnxedit.
-type BytesLoader interface {
-	LoadSessionBytes(ctx context.Context, name string, data []byte) (Session, error)
+// An Edit rewrites a model file before its session is created. It reads the
+// file through src (size bytes), so that it needs to hold only what it
+// changes, and returns the rewritten file as a Plan, which the engine
+// assembles where the file lives (Go memory natively, JavaScript memory in
+// the browser). The pipeline makes them from package onnxedit's rewrites. An
+// engine loads the file as it is when the edit fails or returns a nil Plan:
+// a model the edit does not recognise still runs.
+type Edit func(src io.ReaderAt, size int64) (*Plan, error)
+
+// A Plan is a rewritten file: its pieces in order, Size bytes in all.
+type Plan struct {
+	Pieces []Piece
+	Size   int64
+}
+
+// A Piece of a Plan is Len bytes of the original file from Off or, when
+// Data is non-nil, Data itself.
+type Piece struct {
+	Off, Len int64
+	Data     []byte
+}
+
+// EditLoader is an Engine that can load a model file rewritten by an Edit.
+type EditLoader interface {
+	LoadSessionEdited(ctx context.Context, location string, edit Edit) (Session, error)
 }
 
 // NumElements is the product of shape, or an error for a negative dimension.

@@ -436,3 +436,39 @@ func TestGenerateStopsAtContextEnd(t *testing.T) {
 		t.Errorf("follow-up in a full context: %v, want ErrContextFull", err)
 	}
 }
+
+// TestDecoderLogitsLastPosition: every decoder variant is loaded rewritten
+// to compute the last position's logits only (the edit the browser applies
+// too), and with Dequantize the q4 decoder loses its 4-bit MatMuls and
+// still gives the same greedy tokens as the q4 file does.
+func TestDecoderLogitsLastPosition(t *testing.T) {
+	for _, variant := range []string{"fp32", "fp16", "q4", "q4f16"} {
+		info, ok := engine.Find(loadModel(t, variant).Model.Decoder.Outputs(), "logits")
+		if !ok || len(info.Shape) != 3 || info.Shape[1] != 1 {
+			t.Errorf("%s decoder: logits %v; want [batch, 1, vocab]", variant, info.Shape)
+		}
+	}
+	p := openFixture(t)
+	p.Dequantize = true
+	if err := p.LoadModel(context.Background(), eng, modelconfig.SameVariant("q4")); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if info, _ := engine.Find(p.Model.Decoder.Outputs(), "logits"); len(info.Shape) != 3 || info.Shape[1] != 1 {
+		t.Errorf("dequantized q4 decoder: logits %v; want [batch, 1, vocab]", info.Shape)
+	}
+	// The float32 MatMuls round differently from the 4-bit kernel: compare
+	// the steps whose onnxruntime margin leaves no tie.
+	const minMargin = 1e-2
+	pc := preparedCases(t)[0]
+	got, err := answer(p, pc, sample.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pc.c.ORTTokens["q4"]
+	n := fixture.ComparableSteps(pc.c.ORTMargins["q4"], minMargin, len(want))
+	if n == 0 || len(got.Tokens) < n || !slices.Equal(got.Tokens[:n], want[:n]) {
+		t.Errorf("dequantized q4 on %s: tokens %v; onnxruntime's q4 %v (first %d comparable)", pc.c.ID, got.Tokens, want, n)
+	}
+	t.Logf("dequantized q4 on %s: %d comparable steps equal onnxruntime's q4", pc.c.ID, n)
+}

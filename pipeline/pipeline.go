@@ -9,6 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path"
+	"strings"
 	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -30,6 +33,10 @@ type Pipeline struct {
 	Template  *prompt.Template
 	Expander  prompt.Expander
 	Model     *generate.Model
+	// Dequantize, set before LoadModel, turns the 4-bit MatMuls of q4 files
+	// into float32 ones at load (see edit): for engines without a fast
+	// 4-bit kernel.
+	Dequantize bool
 }
 
 // Open reads the configuration, tokenizer and chat template of a model folder.
@@ -125,25 +132,71 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 	return nil
 }
 
-// loadSession loads one sub-model. Where the engine can load from memory,
-// the decoder is first rewritten to compute logits for the last position
-// only (onnxedit.LastTokenLogits): generation never reads the others, and a
-// long prompt's full logits (1,141 × 49,280 floats = 225 MB for SmolVLM) are
-// never allocated. A decoder the rewrite does not recognise loads as it is;
-// the loop reads either shape.
+// loadSession loads one sub-model, rewritten by the edits it gets (see
+// edit) where the engine can load an edited file.
 func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, file string) (engine.Session, error) {
-	loader, ok := eng.(engine.BytesLoader)
-	if part != modelconfig.Decoder || !ok {
-		return eng.LoadSession(ctx, p.Source.Location(file))
+	location := p.Source.Location(file)
+	if loader, ok := eng.(engine.EditLoader); ok {
+		if edit := p.edit(part, file); edit != nil {
+			return loader.LoadSessionEdited(ctx, location, edit)
+		}
 	}
-	data, err := p.Source.ReadFile(file)
-	if err != nil {
+	return eng.LoadSession(ctx, location)
+}
+
+// edit is the rewrite of a sub-model's file, for the native and the browser
+// engines alike; nil leaves it as it is.
+//
+// The decoder computes logits for the last position only
+// (onnxedit.LastTokenLogits): generation never reads the others, and a long
+// prompt's full logits (1,141 × 49,280 floats = 225 MB for SmolVLM) are
+// never allocated. Planning the rewrite reads 0.6 MB of the 539 MB fp32
+// decoder, so every variant gets it. A decoder the rewrite does not
+// recognise loads as it is; the loop reads either shape.
+//
+// With Dequantize, a q4 file's 4-bit MatMuls also become float32 ones
+// (onnxedit.DequantizeMatMulNBits): onnxruntime-web's WebAssembly backend
+// has no fast 4-bit kernel, so a q4 download decodes several times faster
+// as float32 MatMuls (see the README's benchmark), at the memory of fp32.
+// That rewrite holds the whole file and its float32 weights in memory.
+func (p *Pipeline) edit(part, file string) engine.Edit {
+	decoder := part == modelconfig.Decoder
+	if !p.Dequantize || !strings.Contains(path.Base(file), "_q4.") {
+		if decoder {
+			return lastTokenEdit
+		}
+		return nil
+	}
+	return func(src io.ReaderAt, size int64) (*engine.Plan, error) {
+		data := make([]byte, size)
+		if _, err := src.ReadAt(data, 0); err != nil {
+			return nil, err
+		}
+		if decoder { // on the small file first
+			if last, err := onnxedit.LastTokenLogits(data); err == nil {
+				data = last
+			}
+		}
+		out, err := onnxedit.DequantizeMatMulNBits(data)
+		if err != nil {
+			return nil, err
+		}
+		return &engine.Plan{Pieces: []engine.Piece{{Len: int64(len(out)), Data: out}}, Size: int64(len(out))}, nil
+	}
+}
+
+// lastTokenEdit is onnxedit.PlanLastTokenLogits as an engine.Edit; a model
+// already rewritten gives no plan.
+func lastTokenEdit(src io.ReaderAt, size int64) (*engine.Plan, error) {
+	plan, err := onnxedit.PlanLastTokenLogits(src, size)
+	if err != nil || plan.Unchanged() {
 		return nil, err
 	}
-	if rewritten, err := onnxedit.LastTokenLogits(data); err == nil {
-		data = rewritten
+	out := &engine.Plan{Size: plan.Size, Pieces: make([]engine.Piece, len(plan.Pieces))}
+	for i, pc := range plan.Pieces {
+		out.Pieces[i] = engine.Piece{Off: pc.Off, Len: pc.Len, Data: pc.Data}
 	}
-	return loader.LoadSessionBytes(ctx, file, data)
+	return out, nil
 }
 
 func releaseSessions(ss []engine.Session) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -110,6 +111,51 @@ func (e *Engine) LoadSessionBytes(ctx context.Context, name string, data []byte)
 	return e.load(ctx, name, func() (sessionHandle, error) {
 		return createSessionFromBytes(e.env, data, e.cfg)
 	})
+}
+
+// LoadSessionEdited loads the ONNX file at path rewritten by edit
+// (engine.Edit): the file is read once, through the edit's plan, into the
+// rewritten bytes. A failed edit loads the file as it is.
+func (e *Engine) LoadSessionEdited(ctx context.Context, path string, edit engine.Edit) (engine.Session, error) {
+	data, err := editedFile(path, edit)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if data == nil {
+		return e.LoadSession(ctx, path)
+	}
+	return e.LoadSessionBytes(ctx, path, data)
+}
+
+// editedFile is the file at path rewritten by edit, or nil when the edit
+// failed or changes nothing.
+func editedFile(path string, edit engine.Edit) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := edit(f, info.Size())
+	if err != nil || plan == nil {
+		return nil, nil
+	}
+	out := make([]byte, 0, plan.Size)
+	for _, pc := range plan.Pieces {
+		if pc.Data != nil {
+			out = append(out, pc.Data...)
+			continue
+		}
+		n := len(out)
+		out = out[:n+int(pc.Len)]
+		if _, err := f.ReadAt(out[n:], pc.Off); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (e *Engine) load(ctx context.Context, name string, create func() (sessionHandle, error)) (engine.Session, error) {

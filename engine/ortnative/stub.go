@@ -39,6 +39,11 @@ func (e *Engine) LoadSessionBytes(ctx context.Context, name string, data []byte)
 	return nil, ErrNotBuilt
 }
 
+// LoadSessionEdited fails with ErrNotBuilt.
+func (e *Engine) LoadSessionEdited(ctx context.Context, path string, edit engine.Edit) (engine.Session, error) {
+	return nil, ErrNotBuilt
+}
+
 // NewTensor fails with ErrNotBuilt.
 func (e *Engine) NewTensor(dtype engine.DType, shape []int64, data any) (engine.Tensor, error) {
 	return nil, ErrNotBuilt

@@ -57,13 +57,6 @@ type Options struct {
 	// isolated (threads need SharedArrayBuffer) and 1 otherwise. It takes
 	// effect only before the first session of the page is created.
 	NumThreads int
-	// Rewrite, if set, is asked for each model file before its session is
-	// created, with the file's name and size. It returns a function that
-	// rewrites the file's bytes, or nil to use the file as it is. The bytes
-	// are copied into Go memory for the rewrite, so callers should decline
-	// files too large to hold twice. A failed rewrite falls back to the file
-	// as it is.
-	Rewrite func(name string, size int64) func([]byte) ([]byte, error)
 }
 
 // Stats are counters of one engine since New.

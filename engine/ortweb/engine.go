@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -115,6 +117,20 @@ func (e *Engine) Stats() Stats {
 // output must be a float32, float16, int64 or bool tensor. The caller must
 // Release the session.
 func (e *Engine) LoadSession(ctx context.Context, url string) (engine.Session, error) {
+	return e.load(ctx, url, nil)
+}
+
+// LoadSessionEdited is LoadSession for the file rewritten by edit
+// (engine.Edit). The edit reads the fetched file (a JavaScript array)
+// through small copies, and the rewritten file is assembled in JavaScript
+// memory, so a 539 MB decoder never enters Go's memory, which WebAssembly
+// never gives back. The original stays in the cache, so a later change of
+// rule needs no download; a failed edit loads the file as it is.
+func (e *Engine) LoadSessionEdited(ctx context.Context, url string, edit engine.Edit) (engine.Session, error) {
+	return e.load(ctx, url, edit)
+}
+
+func (e *Engine) load(ctx context.Context, url string, edit engine.Edit) (engine.Session, error) {
 	if e.isClosed() {
 		return nil, errClosed
 	}
@@ -124,7 +140,19 @@ func (e *Engine) LoadSession(ctx context.Context, url string) (engine.Session, e
 		return nil, err
 	}
 	e.countFetched(f)
-	h, err := e.createSession(ctx, e.rewritten(name, f.data))
+	data := f.data
+	if edit != nil {
+		if out := edited(f.data, edit); !out.Equal(f.data) {
+			// Let go of the original before onnxruntime-web copies the
+			// edited file into its memory: once Go's references are
+			// finalized, JavaScript can collect it, and a 539 MB decoder
+			// is held twice at most, not three times.
+			data, f = out, fetched{}
+			runtime.GC()
+			runtime.Gosched()
+		}
+	}
+	h, err := e.createSession(ctx, data)
 	if err != nil {
 		return nil, fmt.Errorf("create session for %s: %w", name, err)
 	}
@@ -167,22 +195,41 @@ func (e *Engine) countFetched(f fetched) {
 	}
 }
 
-// rewritten applies Options.Rewrite to a fetched file (a Uint8Array); the
-// original stays in the Cache API, so a later change of rule needs no
-// download.
-func (e *Engine) rewritten(name string, data js.Value) js.Value {
-	if e.opts.Rewrite == nil {
+// edited is data (a Uint8Array) rewritten by edit, assembled in a new
+// Uint8Array; data itself when the edit fails or changes nothing.
+func edited(data js.Value, edit engine.Edit) js.Value {
+	plan, err := edit(arrayReader{data}, int64(data.Get("byteLength").Int()))
+	if err != nil || plan == nil {
 		return data
 	}
-	rewrite := e.opts.Rewrite(name, int64(data.Get("byteLength").Int()))
-	if rewrite == nil {
-		return data
+	out := js.Global().Get("Uint8Array").New(plan.Size)
+	var at int64
+	for _, pc := range plan.Pieces {
+		if pc.Data != nil {
+			js.CopyBytesToJS(out.Call("subarray", at, at+pc.Len), pc.Data)
+		} else {
+			out.Call("set", data.Call("subarray", pc.Off, pc.Off+pc.Len), at)
+		}
+		at += pc.Len
 	}
-	out, err := rewrite(jsutil.GoBytes(data))
-	if err != nil {
-		return data
+	return out
+}
+
+// arrayReader reads a Uint8Array as an io.ReaderAt, copying only what is
+// asked.
+type arrayReader struct{ a js.Value }
+
+func (r arrayReader) ReadAt(p []byte, off int64) (int, error) {
+	size := int64(r.a.Get("byteLength").Int())
+	if off < 0 || off > size {
+		return 0, fmt.Errorf("read at %d of a %d-byte file", off, size)
 	}
-	return jsutil.TypedArray(out)
+	end := min(size, off+int64(len(p)))
+	n := js.CopyBytesToGo(p, r.a.Call("subarray", off, end))
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // createSession creates an InferenceSession from the model bytes.

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"syscall/js"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/pocketvlm/smolvlm/engine/ortweb"
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
 	"github.com/pocketvlm/smolvlm/modelconfig"
-	"github.com/pocketvlm/smolvlm/onnxedit"
 	"github.com/pocketvlm/smolvlm/pipeline"
 	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
@@ -65,7 +63,7 @@ func (w *worker) load(req *protocol.Load) {
 }
 
 // lastTokenLogits says whether the loaded decoder computes logits for the
-// last position only (see lastTokenDecoder).
+// last position only (pipeline.Pipeline's edit rewrote it so).
 func lastTokenLogits(p *pipeline.Pipeline) bool {
 	info, ok := engine.Find(p.Model.Decoder.Outputs(), "logits")
 	return ok && len(info.Shape) == 3 && info.Shape[1] == 1
@@ -108,12 +106,13 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 		NumThreads: load.Threads,
 		Progress:   w.progressPoster(load.LoadID),
 		WasmPaths:  ortFolder(),
-		Rewrite:    rewriter(backend == protocol.DeviceWasm && load.Dequantize),
 	})
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
 	}
 	w.status("Loading the model")
+	// onnxruntime-web's WebGPU backend has its own 4-bit kernel.
+	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
 	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
@@ -132,46 +131,6 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	}
 	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: pipe.Config.RandomWeights}
 	return m, joinNotices(notice, notice2), nil
-}
-
-// maxRewriteBytes bounds the decoder files rewritten in the browser: the
-// rewrite holds the file twice in Go memory, which WebAssembly never gives
-// back. SmolVLM-256M's q4 and q4f16 decoders (77 and 87 MB, the automatic
-// choices) are rewritten; its 270 MB fp16 and 541 MB fp32 decoders are not.
-const maxRewriteBytes = 128 << 20
-
-// lastTokenDecoder rewrites the decoder to compute logits for the last
-// position only (onnxedit.LastTokenLogits): a 1,141-token prompt then never
-// allocates its 1,141 × 49,280 logits on the GPU, nor computes them.
-func lastTokenDecoder(name string, size int64) func([]byte) ([]byte, error) {
-	if !strings.HasPrefix(name, modelconfig.Decoder) || size > maxRewriteBytes {
-		return nil
-	}
-	return onnxedit.LastTokenLogits
-}
-
-// rewriter picks the in-memory edits of each model file: the decoder's
-// last-position logits (lastTokenDecoder), and with dequantize, the 4-bit
-// MatMuls of the q4 files turned into float32 ones
-// (onnxedit.DequantizeMatMulNBits): onnxruntime-web's WebAssembly backend
-// has no fast 4-bit kernel, so a q4 download decodes several times faster
-// as float32 MatMuls (see the README's benchmark), at the memory of fp32.
-func rewriter(dequantize bool) func(name string, size int64) func([]byte) ([]byte, error) {
-	return func(name string, size int64) func([]byte) ([]byte, error) {
-		last := lastTokenDecoder(name, size)
-		if !dequantize || !strings.Contains(name, "_q4.") || size > maxRewriteBytes {
-			return last
-		}
-		return func(b []byte) ([]byte, error) {
-			if last != nil { // on the small file first
-				var err error
-				if b, err = last(b); err != nil {
-					return nil, err
-				}
-			}
-			return onnxedit.DequantizeMatMulNBits(b)
-		}
-	}
 }
 
 // loadSentence explains a failed session load.
