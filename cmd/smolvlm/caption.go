@@ -33,6 +33,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	threads := fs.Int("threads", 0, "onnxruntime intra-op threads (0 is its default)")
 	device := fs.String("device", ortnative.DeviceCPU, "where the model runs: cpu, or webgpu (onnxruntime's WebGPU execution provider, on Vulkan)")
 	asJSON := fs.Bool("json", false, "print JSON instead of streaming the answer")
+	warmUp := fs.Bool("warm-up", false, "run every session once on placeholder inputs before the question, as the browser worker does on WebGPU (its time counts in the load)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -60,6 +61,11 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer p.pipe.Close()
+	if *warmUp {
+		if err := p.pipe.WarmUp(ctx, p.image != nil); err != nil {
+			return err
+		}
+	}
 	load := time.Since(loadStart)
 
 	chat, err := p.pipe.NewChat()

@@ -69,17 +69,20 @@ func TestCaptionJSONGreedy(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cases[0]
-	out, _, err := runCLI(t, "caption", "-model", model, "-image", filepath.Join(dir, c.Image),
-		"-prompt", c.Prompt, "-max-new-tokens", "24", "-json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got captionJSON
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got.Tokens, c.ReferenceTokens["greedy"]) || !slices.Equal(got.InputIDs, c.InputIDs) {
-		t.Errorf("tokens %v, want %v", got.Tokens, c.ReferenceTokens["greedy"])
+	// -warm-up runs the sessions before the question: same answer.
+	for _, warm := range []string{"-warm-up=false", "-warm-up"} {
+		out, _, err := runCLI(t, "caption", "-model", model, "-image", filepath.Join(dir, c.Image),
+			"-prompt", c.Prompt, "-max-new-tokens", "24", "-json", warm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Tokens, c.ReferenceTokens["greedy"]) || !slices.Equal(got.InputIDs, c.InputIDs) {
+			t.Errorf("%s: tokens %v, want %v", warm, got.Tokens, c.ReferenceTokens["greedy"])
+		}
 	}
 	if got.Engine != "onnxruntime-cpu" {
 		t.Errorf("engine %q, want onnxruntime-cpu (the default device)", got.Engine)
