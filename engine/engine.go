@@ -107,6 +107,44 @@ type Piece struct {
 	Data     []byte
 }
 
+// InPlace reports whether the plan can be assembled over its original (in
+// a buffer with room for Size bytes), from the last piece to the first:
+// every piece of the original lands at or after where it was, and those
+// pieces come in the original's order, so no write reaches the bytes of a
+// piece not yet moved. An edit that only inserts bytes is in place.
+func (p *Plan) InPlace() bool {
+	var at, prevEnd int64
+	for _, pc := range p.Pieces {
+		if pc.Data == nil {
+			if at < pc.Off || pc.Off < prevEnd {
+				return false
+			}
+			prevEnd = pc.Off + pc.Len
+		}
+		at += pc.Len
+	}
+	return true
+}
+
+// Each calls write for every piece with its offset in the rewritten file:
+// from the last piece to the first when assembling over the original (see
+// InPlace), else from the first.
+func (p *Plan) Each(overOriginal bool, write func(pc Piece, at int64)) {
+	if !overOriginal {
+		var at int64
+		for _, pc := range p.Pieces {
+			write(pc, at)
+			at += pc.Len
+		}
+		return
+	}
+	at := p.Size
+	for i := len(p.Pieces) - 1; i >= 0; i-- {
+		at -= p.Pieces[i].Len
+		write(p.Pieces[i], at)
+	}
+}
+
 // EditLoader is an Engine that can load a model file rewritten by an Edit.
 type EditLoader interface {
 	LoadSessionEdited(ctx context.Context, location string, edit Edit) (Session, error)

@@ -143,19 +143,17 @@ func editedFile(path string, edit engine.Edit) ([]byte, error) {
 	if err != nil || plan == nil {
 		return nil, nil
 	}
-	out := make([]byte, 0, plan.Size)
-	for _, pc := range plan.Pieces {
-		if pc.Data != nil {
-			out = append(out, pc.Data...)
-			continue
+	out := make([]byte, plan.Size)
+	plan.Each(false, func(pc engine.Piece, at int64) {
+		switch {
+		case err != nil:
+		case pc.Data != nil:
+			copy(out[at:], pc.Data)
+		default:
+			_, err = f.ReadAt(out[at:at+pc.Len], pc.Off)
 		}
-		n := len(out)
-		out = out[:n+int(pc.Len)]
-		if _, err := f.ReadAt(out[n:], pc.Off); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	})
+	return out, err
 }
 
 func (e *Engine) load(ctx context.Context, name string, create func() (sessionHandle, error)) (engine.Session, error) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -142,15 +141,7 @@ func (e *Engine) load(ctx context.Context, url string, edit engine.Edit) (engine
 	e.countFetched(f)
 	data := f.data
 	if edit != nil {
-		if out := edited(f.data, edit); !out.Equal(f.data) {
-			// Let go of the original before onnxruntime-web copies the
-			// edited file into its memory: once Go's references are
-			// finalized, JavaScript can collect it, and a 539 MB decoder
-			// is held twice at most, not three times.
-			data, f = out, fetched{}
-			runtime.GC()
-			runtime.Gosched()
-		}
+		data = edited(f.data, edit)
 	}
 	h, err := e.createSession(ctx, data)
 	if err != nil {
@@ -195,24 +186,41 @@ func (e *Engine) countFetched(f fetched) {
 	}
 }
 
-// edited is data (a Uint8Array) rewritten by edit, assembled in a new
-// Uint8Array; data itself when the edit fails or changes nothing.
+// edited is data (a Uint8Array) rewritten by edit; data itself when the edit
+// fails or changes nothing. The rewritten file is assembled in place, in the
+// slack readBody leaves after the file (editSlack), when the plan allows it
+// (engine.Plan.InPlace); otherwise in a new Uint8Array, and the original is then
+// held twice until it is collected.
 func edited(data js.Value, edit engine.Edit) js.Value {
-	plan, err := edit(arrayReader{data}, int64(data.Get("byteLength").Int()))
+	size := int64(data.Get("byteLength").Int())
+	plan, err := edit(arrayReader{data}, size)
 	if err != nil || plan == nil {
 		return data
 	}
-	out := js.Global().Get("Uint8Array").New(plan.Size)
-	var at int64
-	for _, pc := range plan.Pieces {
-		if pc.Data != nil {
-			js.CopyBytesToJS(out.Call("subarray", at, at+pc.Len), pc.Data)
-		} else {
-			out.Call("set", data.Call("subarray", pc.Off, pc.Off+pc.Len), at)
-		}
-		at += pc.Len
+	capacity := int64(data.Get("buffer").Get("byteLength").Int() - data.Get("byteOffset").Int())
+	overOriginal := plan.Size <= capacity && plan.InPlace()
+	var out js.Value
+	if overOriginal {
+		out = js.Global().Get("Uint8Array").New(data.Get("buffer"), data.Get("byteOffset"), plan.Size)
+	} else {
+		out = js.Global().Get("Uint8Array").New(plan.Size)
 	}
+	plan.Each(overOriginal, func(pc engine.Piece, at int64) { writePiece(out, data, pc, at) })
 	return out
+}
+
+// writePiece writes one piece of a plan at out[at:]; src is the original.
+// out may be a view of src's own buffer (copyWithin moves within it).
+func writePiece(out, src js.Value, pc engine.Piece, at int64) {
+	switch {
+	case pc.Data != nil:
+		js.CopyBytesToJS(out.Call("subarray", at, at+pc.Len), pc.Data)
+	case out.Get("buffer").Equal(src.Get("buffer")):
+		base := int64(src.Get("byteOffset").Int() - out.Get("byteOffset").Int())
+		out.Call("copyWithin", at, base+pc.Off, base+pc.Off+pc.Len)
+	default:
+		out.Call("set", src.Call("subarray", pc.Off, pc.Off+pc.Len), at)
+	}
 }
 
 // arrayReader reads a Uint8Array as an io.ReaderAt, copying only what is

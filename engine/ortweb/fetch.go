@@ -124,12 +124,18 @@ func request(ctx context.Context, url string) (js.Value, error) {
 	return resp, nil
 }
 
+// editSlack is room left after a file read whole, so that an engine.Edit
+// that adds a few bytes (onnxedit.PlanLastTokenLogits: under 1 kB) can be
+// assembled in the file's own buffer instead of a second copy of it.
+const editSlack = 64 << 10
+
 // readBody reads a response body chunk by chunk into one Uint8Array,
 // reporting progress after each chunk. The bytes stay in JavaScript memory.
+
 func readBody(ctx context.Context, resp js.Value, progress func(int64, int64, bool), cached bool) (js.Value, error) {
 	total := contentLength(resp)
 	u8 := js.Global().Get("Uint8Array")
-	buf := u8.New(max(total, 1<<16))
+	buf := u8.New(max(total+editSlack, 1<<16))
 	var n int64
 	if progress != nil {
 		progress(0, total, cached)
