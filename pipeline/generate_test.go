@@ -450,6 +450,7 @@ func TestDecoderLogitsLastPosition(t *testing.T) {
 	}
 	p := openFixture(t)
 	p.Dequantize = true
+	p.OneAtATime = true // the benchmark's sequential load gives the same model
 	if err := p.LoadModel(context.Background(), eng, modelconfig.SameVariant("q4")); err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,9 @@ type Pipeline struct {
 	// into float32 ones at load (see edit): for engines without a fast
 	// 4-bit kernel.
 	Dequantize bool
+	// OneAtATime makes LoadModel load the sessions one after the other, to
+	// measure what loading them at once buys.
+	OneAtATime bool
 }
 
 // Open reads the configuration, tokenizer and chat template of a model folder.
@@ -93,7 +96,7 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 	errs := make([]error, len(parts))
 	var wg sync.WaitGroup
 	for i, part := range parts {
-		wg.Go(func() {
+		load := func() {
 			s, err := p.loadSession(ctx, eng, part.name, files[i])
 			if err != nil {
 				errs[i] = fmt.Errorf("load %s: %w", files[i], err)
@@ -101,7 +104,12 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 				return
 			}
 			sessions[i] = s
-		})
+		}
+		if p.OneAtATime {
+			load()
+		} else {
+			wg.Go(load)
+		}
 	}
 	wg.Wait()
 	// The first failure that is not the others' cancellation explains it.

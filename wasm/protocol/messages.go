@@ -30,6 +30,9 @@ type Load struct {
 	// Dequantize turns the q4 files' 4-bit MatMuls into float32 ones on
 	// WebAssembly.
 	Dequantize bool `json:"dequantize,omitempty"`
+	// OneAtATime loads the three sessions one after the other instead of
+	// at once (for benchmarks: what the parallel load buys).
+	OneAtATime bool `json:"oneAtATime,omitempty"`
 }
 
 // UnmarshalJSON reads a load, whose dtype may be a string.

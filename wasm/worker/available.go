@@ -123,4 +123,3 @@ func cached(ctx context.Context, url string) bool {
 	resp, err := jsutil.Await(ctx, p)
 	return err == nil && resp.Truthy()
 }
-

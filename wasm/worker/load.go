@@ -113,6 +113,7 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	w.status("Loading the model")
 	// onnxruntime-web's WebGPU backend has its own 4-bit kernel.
 	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
+	pipe.OneAtATime = load.OneAtATime
 	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
