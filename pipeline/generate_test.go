@@ -472,4 +472,21 @@ func TestDecoderLogitsLastPosition(t *testing.T) {
 		t.Errorf("dequantized q4 on %s: tokens %v; onnxruntime's q4 %v (first %d comparable)", pc.c.ID, got.Tokens, want, n)
 	}
 	t.Logf("dequantized q4 on %s: %d comparable steps equal onnxruntime's q4", pc.c.ID, n)
+
+	// Int8MatMul: still last-position logits, and an answer; not the
+	// reference's tokens (int8 activations), so they are not compared.
+	p8 := openFixture(t)
+	p8.Int8MatMul = true
+	if err := p8.LoadModel(context.Background(), eng, modelconfig.SameVariant("q4")); err != nil {
+		t.Fatal(err)
+	}
+	defer p8.Close()
+	if info, _ := engine.Find(p8.Model.Decoder.Outputs(), "logits"); len(info.Shape) != 3 || info.Shape[1] != 1 {
+		t.Errorf("int8 q4 decoder: logits %v; want [batch, 1, vocab]", info.Shape)
+	}
+	ans, err := answer(p8, pc, sample.Options{})
+	if err != nil || len(ans.Tokens) == 0 {
+		t.Fatalf("int8 q4: %v, %d tokens", err, len(ans.Tokens))
+	}
+	t.Logf("int8 q4 on %s: %d of the first %d tokens equal onnxruntime's q4", pc.c.ID, fixture.FirstDiff(ans.Tokens, want), len(want))
 }

@@ -40,6 +40,10 @@ type Pipeline struct {
 	// OneAtATime makes LoadModel load the sessions one after the other, to
 	// measure what loading them at once buys.
 	OneAtATime bool
+	// Int8MatMul, set before LoadModel, lets the 4-bit MatMuls of q4 and
+	// q4f16 files quantize their activations to int8 (accuracy_level 4; see
+	// edit): faster on CPUs, but the answers are no longer the reference's.
+	Int8MatMul bool
 }
 
 // Open reads the configuration, tokenizer and chat template of a model folder.
@@ -162,19 +166,44 @@ func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, fil
 // decoder, so every variant gets it. A decoder the rewrite does not
 // recognise loads as it is; the loop reads either shape.
 //
-// With Dequantize, a q4 file's 4-bit MatMuls also become float32 ones
+// With Int8MatMul, the 4-bit MatMuls of q4 and q4f16 files also get
+// accuracy_level 4 (onnxedit.PlanMatMulNBitsAccuracy), planned on top of
+// the last-position rewrite (Plan.Then), so it too reads only the nodes.
+//
+// With Dequantize, a q4 file's 4-bit MatMuls become float32 ones instead
 // (onnxedit.DequantizeMatMulNBits): onnxruntime-web's WebAssembly backend
 // has no fast 4-bit kernel, so a q4 download decodes several times faster
 // as float32 MatMuls (see the README's benchmark), at the memory of fp32.
 // That rewrite holds the whole file and its float32 weights in memory.
 func (p *Pipeline) edit(part, file string) engine.Edit {
 	decoder := part == modelconfig.Decoder
-	if !p.Dequantize || !strings.Contains(path.Base(file), "_q4.") {
-		if decoder {
-			return lastTokenEdit
-		}
-		return nil
+	name := path.Base(file)
+	switch {
+	case p.Dequantize && strings.Contains(name, "_q4."):
+		return dequantizeEdit(decoder)
+	case p.Int8MatMul && strings.Contains(name, "_q4"):
+		return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+			if decoder {
+				if last, err := onnxedit.PlanLastTokenLogits(src, size); err == nil {
+					return last.Then(src, accuracyInt8)
+				}
+			}
+			return accuracyInt8(src, size)
+		})
+	case decoder:
+		return planEdit(onnxedit.PlanLastTokenLogits)
 	}
+	return nil
+}
+
+// accuracyInt8 plans accuracy_level 4 on every MatMulNBits.
+func accuracyInt8(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+	return onnxedit.PlanMatMulNBitsAccuracy(src, size, onnxedit.AccuracyInt8)
+}
+
+// dequantizeEdit is the Dequantize rewrite, after the last-position one on
+// a decoder.
+func dequantizeEdit(decoder bool) engine.Edit {
 	return func(src io.ReaderAt, size int64) (*engine.Plan, error) {
 		data := make([]byte, size)
 		if _, err := src.ReadAt(data, 0); err != nil {
@@ -193,18 +222,20 @@ func (p *Pipeline) edit(part, file string) engine.Edit {
 	}
 }
 
-// lastTokenEdit is onnxedit.PlanLastTokenLogits as an engine.Edit; a model
-// already rewritten gives no plan.
-func lastTokenEdit(src io.ReaderAt, size int64) (*engine.Plan, error) {
-	plan, err := onnxedit.PlanLastTokenLogits(src, size)
-	if err != nil || plan.Unchanged() {
-		return nil, err
+// planEdit makes an onnxedit planner an engine.Edit; a plan that changes
+// nothing (a model already rewritten) becomes no plan.
+func planEdit(plan func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit {
+	return func(src io.ReaderAt, size int64) (*engine.Plan, error) {
+		p, err := plan(src, size)
+		if err != nil || p.Unchanged() {
+			return nil, err
+		}
+		out := &engine.Plan{Size: p.Size, Pieces: make([]engine.Piece, len(p.Pieces))}
+		for i, pc := range p.Pieces {
+			out.Pieces[i] = engine.Piece{Off: pc.Off, Len: pc.Len, Data: pc.Data}
+		}
+		return out, nil
 	}
-	out := &engine.Plan{Size: plan.Size, Pieces: make([]engine.Piece, len(plan.Pieces))}
-	for i, pc := range plan.Pieces {
-		out.Pieces[i] = engine.Piece{Off: pc.Off, Len: pc.Len, Data: pc.Data}
-	}
-	return out, nil
 }
 
 func releaseSessions(ss []engine.Session) {

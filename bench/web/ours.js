@@ -33,25 +33,28 @@ window.bench = {
 
   // option (from cmd/bench's "ours@option") is a variant to compare in the
   // same session: "threads=N", "ort=asyncify" / "ort=jspi" (which build of
-  // onnxruntime-web the worker loads), "warmup=off", "dequantize=on", or
-  // "load=sequential" (the sessions one after the other).
+  // onnxruntime-web the worker loads), "warmup=off", "dequantize=on",
+  // "load=sequential" (the sessions one after the other), or "int8=on"
+  // (the 4-bit MatMuls with int8 activations).
   async load({ model, device, dtype, threads, option }) {
     const start = performance.now();
     let url = '/web/worker.js';
     let warmUp = true;
     let dequantize = false;
     let oneAtATime = false;
+    let int8MatMul = false;
     const [key, value] = (option || '').split('=');
     if (key === 'threads') threads = Number(value);
     else if (key === 'ort') url += '?ort=' + encodeURIComponent(value);
     else if (key === 'warmup') warmUp = value !== 'off';
     else if (key === 'dequantize') dequantize = value === 'on';
     else if (key === 'load' && value === 'sequential') oneAtATime = true;
+    else if (key === 'int8') int8MatMul = value === 'on';
     else if (option) throw new Error(`unknown option ${option}`);
     worker = new Worker(url, { type: 'module' });
     worker.onmessage = onMessage;
     worker.onerror = (e) => pending && pending.reject(new Error(e.message));
-    const msg = { type: 'load', model, base: location.href, device, dtype, warmUp, dequantize, oneAtATime };
+    const msg = { type: 'load', model, base: location.href, device, dtype, warmUp, dequantize, oneAtATime, int8MatMul };
     if (threads) msg.threads = threads;
     const loaded = await request(msg, ['loaded']);
     return {

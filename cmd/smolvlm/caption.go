@@ -33,6 +33,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	threads := fs.Int("threads", 0, "onnxruntime intra-op threads (0 is its default)")
 	device := fs.String("device", ortnative.DeviceCPU, "where the model runs: cpu, or webgpu (onnxruntime's WebGPU execution provider, on Vulkan)")
 	asJSON := fs.Bool("json", false, "print JSON instead of streaming the answer")
+	int8MatMul := fs.Bool("int8", false, "let the q4 and q4f16 files' 4-bit MatMuls quantize their activations to int8 (onnxruntime's accuracy_level 4): faster, but the answers are no longer the reference's")
 	warmUp := fs.Bool("warm-up", false, "run every session once on placeholder inputs before the question, as the browser worker does on WebGPU (its time counts in the load)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -57,6 +58,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer eng.Close()
 	loadStart := time.Now()
+	p.pipe.Int8MatMul = *int8MatMul
 	if err := p.pipe.LoadModel(ctx, eng, variants); err != nil {
 		return err
 	}

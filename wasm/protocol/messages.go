@@ -33,6 +33,10 @@ type Load struct {
 	// OneAtATime loads the three sessions one after the other instead of
 	// at once (for benchmarks: what the parallel load buys).
 	OneAtATime bool `json:"oneAtATime,omitempty"`
+	// Int8MatMul lets the q4 and q4f16 files' 4-bit MatMuls quantize their
+	// activations to int8 (accuracy_level 4): faster on CPUs, answers no
+	// longer the reference's.
+	Int8MatMul bool `json:"int8MatMul,omitempty"`
 }
 
 // UnmarshalJSON reads a load, whose dtype may be a string.

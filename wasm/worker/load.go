@@ -114,6 +114,7 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	// onnxruntime-web's WebGPU backend has its own 4-bit kernel.
 	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
 	pipe.OneAtATime = load.OneAtATime
+	pipe.Int8MatMul = load.Int8MatMul
 	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
