@@ -40,7 +40,7 @@ func TestModelFolderListing(t *testing.T) {
 		t.Errorf("a real index.json is not served as is: %q", w.Body.String())
 	}
 	for _, target := range []string{
-		"/models/nope/onnx/index.json",       // no such folder
+		"/models/nope/onnx/index.json",        // no such folder
 		"/models/smol/config.json/index.json", // not a folder
 		"/models/.git/index.json",             // dot-folder
 		"/web/sub/index.json",                 // only model folders are listed
