@@ -101,21 +101,61 @@ type Plan struct {
 }
 
 // A Piece of a Plan is Len bytes of the original file from Off or, when
-// Data is non-nil, Data itself.
+// Data is non-nil, Data itself, or, when Fill is non-nil, the Len bytes
+// Fill writes to w in order, a few megabytes at a time: content computed as
+// the file is assembled, too large to hold whole in Go (onnxedit's
+// dequantized weights).
 type Piece struct {
 	Off, Len int64
 	Data     []byte
+	Fill     func(w io.Writer) error
+}
+
+// FromOriginal reports whether the piece is a range of the original file.
+func (pc Piece) FromOriginal() bool { return pc.Data == nil && pc.Fill == nil }
+
+// FillAt runs the piece's Fill, handing write each chunk with its offset in
+// the piece. It fails when Fill does, or writes other than Len bytes.
+func (pc Piece) FillAt(write func(chunk []byte, off int64)) error {
+	w := &offsetWriter{write: write, limit: pc.Len}
+	if err := pc.Fill(w); err != nil {
+		return err
+	}
+	if w.off != pc.Len {
+		return fmt.Errorf("a computed piece of %d bytes wrote %d", pc.Len, w.off)
+	}
+	return nil
+}
+
+// offsetWriter hands each write to write with its offset, up to limit bytes.
+type offsetWriter struct {
+	write      func([]byte, int64)
+	off, limit int64
+}
+
+func (w *offsetWriter) Write(b []byte) (int, error) {
+	if int64(len(b)) > w.limit-w.off {
+		return 0, fmt.Errorf("a computed piece of %d bytes writes past its end", w.limit)
+	}
+	w.write(b, w.off)
+	w.off += int64(len(b))
+	return len(b), nil
 }
 
 // InPlace reports whether the plan can be assembled over its original (in
 // a buffer with room for Size bytes), from the last piece to the first:
 // every piece of the original lands at or after where it was, and those
 // pieces come in the original's order, so no write reaches the bytes of a
-// piece not yet moved. An edit that only inserts bytes is in place.
+// piece not yet moved. An edit that only inserts bytes is in place. A plan
+// with computed pieces (Fill) is not: a Fill that fails would leave the
+// original half overwritten.
 func (p *Plan) InPlace() bool {
 	var at, prevEnd int64
 	for _, pc := range p.Pieces {
-		if pc.Data == nil {
+		if pc.Fill != nil {
+			return false
+		}
+		if pc.FromOriginal() {
 			if at < pc.Off || pc.Off < prevEnd {
 				return false
 			}

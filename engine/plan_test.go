@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -113,5 +114,35 @@ func TestPlanInPlace(t *testing.T) {
 				t.Errorf("%s: over the original %v, want %v", tc.name, got, want)
 			}
 		}
+	}
+}
+
+// TestPieceFillAt: a computed piece hands its chunks on with their
+// offsets, fails when it writes other than its Len bytes, and keeps a plan
+// from being assembled over the original.
+func TestPieceFillAt(t *testing.T) {
+	chunks := func(parts ...string) func(io.Writer) error {
+		return func(w io.Writer) error {
+			for _, p := range parts {
+				if _, err := w.Write([]byte(p)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	got := make([]byte, 6)
+	pc := engine.Piece{Len: 6, Fill: chunks("ab", "cde", "f")}
+	if err := pc.FillAt(func(c []byte, off int64) { copy(got[off:], c) }); err != nil || string(got) != "abcdef" {
+		t.Errorf("FillAt: %q, %v; want \"abcdef\"", got, err)
+	}
+	for _, bad := range []engine.Piece{{Len: 6, Fill: chunks("abc")}, {Len: 2, Fill: chunks("ab", "c")}} {
+		if err := bad.FillAt(func([]byte, int64) {}); err == nil {
+			t.Errorf("a %d-byte piece that writes other than that: no error", bad.Len)
+		}
+	}
+	plan := engine.Plan{Size: 10, Pieces: []engine.Piece{{Off: 0, Len: 4}, pc}}
+	if plan.InPlace() {
+		t.Error("a plan with a computed piece is assembled over the original")
 	}
 }

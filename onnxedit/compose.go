@@ -10,11 +10,12 @@ import (
 // src (through an io.ReaderAt that reads p's pieces, never assembling the
 // file), and the result is one plan over src, whose pieces are ranges of
 // src and new bytes from either rewrite. So two rewrites that each touch a
-// few nodes cost, together, what one does: a few reads and no copy.
+// few nodes cost, together, what one does: a few reads and no copy. next's
+// plan may have computed pieces (Piece.Fill); p's may not.
 func (p Plan) Then(src io.ReaderAt, next func(io.ReaderAt, int64) (Plan, error)) (Plan, error) {
 	for _, pc := range p.Pieces {
-		if pc.fill != nil {
-			return Plan{}, fmt.Errorf("onnxedit: a plan with computed pieces cannot be composed")
+		if pc.Fill != nil {
+			return Plan{}, fmt.Errorf("onnxedit: a plan with computed pieces cannot be the first of two")
 		}
 	}
 	r := planReader{p: p, src: src, starts: p.starts()}
@@ -25,9 +26,7 @@ func (p Plan) Then(src io.ReaderAt, next func(io.ReaderAt, int64) (Plan, error))
 	var out Plan
 	for _, pc := range q.Pieces {
 		switch {
-		case pc.fill != nil:
-			return Plan{}, fmt.Errorf("onnxedit: a plan with computed pieces cannot be composed")
-		case pc.Data != nil:
+		case pc.Data != nil || pc.Fill != nil:
 			out.add(pc)
 		default:
 			r.each(pc.Off, pc.Len, func(under Piece) { out.add(under) })

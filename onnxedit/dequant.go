@@ -3,6 +3,7 @@ package onnxedit
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 	"strings"
@@ -45,6 +46,8 @@ const (
 	// minParallelWeights is the size from which a weight is filled by
 	// several goroutines.
 	minParallelWeights = 1 << 20
+	// dequantChunk is about how much of a weight is dequantized at a time.
+	dequantChunk = 4 << 20
 )
 
 // MatMulNBits input indices (onnxruntime's InputIndex).
@@ -99,26 +102,42 @@ const (
 // Errors wrap ErrNotONNX or ErrUnexpectedStructure. Hostile input makes an
 // error, never a panic.
 func DequantizeMatMulNBits(model []byte) ([]byte, error) {
-	m, err := parseModel(memSource(model))
+	p, err := planDequantize(memSource(model))
+	if err != nil || p.Unchanged() {
+		return model, err
+	}
+	return p.Apply(model), nil
+}
+
+// PlanDequantizeMatMulNBits plans DequantizeMatMulNBits for the model of
+// size bytes that src reads, without assembling it: the float32 weights are
+// computed pieces (Piece.Fill) that dequantize a few megabytes at a time as
+// the caller assembles the file, so the rewrite holds the quantized weights
+// it reads (about the original's size) and one chunk, never the float32
+// file. A model with nothing to rewrite gives the plan of src as it is (see
+// Plan.Unchanged). Errors are DequantizeMatMulNBits's, or src's own when a
+// read fails.
+func PlanDequantizeMatMulNBits(src io.ReaderAt, size int64) (Plan, error) {
+	return planDequantize(newSource(src, size))
+}
+
+func planDequantize(src *source) (Plan, error) {
+	m, err := parseModel(src)
 	if err != nil {
-		return nil, err
+		return Plan{}, err
 	}
 	g, err := m.parseGraph()
 	if err != nil {
-		return nil, err
+		return Plan{}, err
 	}
 	dp, err := planDequant(g)
 	if err != nil {
-		return nil, err
+		return Plan{}, err
 	}
 	if len(dp.nodes) == 0 {
-		return model, nil
+		return unchanged(src.size), nil
 	}
-	p, err := m.plan(dp.edits())
-	if err != nil {
-		return nil, err
-	}
-	return p.Apply(model), nil
+	return m.plan(dp.edits())
 }
 
 // HasMatMulNBits reports whether the main graph of model has a MatMulNBits
@@ -528,49 +547,64 @@ func (w *weight) tensorHeader() []byte {
 }
 
 // pieces are W as a GraphProto.initializer field: its tag, length and
-// tensor header, then raw_data's payload, dequantized straight into the
-// output as it is assembled.
+// tensor header, then raw_data's payload, dequantized as it is written.
 func (w *weight) pieces() []Piece {
 	h := w.tensorHeader()
 	var head []byte
 	head = appendTag(head, graphInitializer, wireBytes)
 	head = appendVarint(head, uint64(len(h)+4*w.k*w.n))
 	head = append(head, h...)
-	return []Piece{literal(head), {Len: int64(4 * w.k * w.n), fill: w.dequantize}}
+	return []Piece{literal(head), {Len: int64(4 * w.k * w.n), Fill: w.writeTo}}
 }
 
-// dequantize fills raw with W [K, N] as little-endian float32, splitting the
-// columns among goroutines for large weights.
-func (w *weight) dequantize(raw []byte) {
+// writeTo writes W [K, N] as little-endian float32 to out, in chunks of
+// whole blocks of rows (dequantChunk bytes or one block, whichever is
+// more), each filled by one goroutine per share of the columns for large
+// weights.
+func (w *weight) writeTo(out io.Writer) error {
+	blocks := (w.k + w.blockSize - 1) / w.blockSize
+	blockBytes := 4 * w.blockSize * w.n
+	perChunk := max(1, dequantChunk/blockBytes)
 	tiles := (w.n + dequantTile - 1) / dequantTile
 	workers := 1
 	if w.k*w.n >= minParallelWeights {
 		workers = min(runtime.GOMAXPROCS(0), tiles)
 	}
-	var wg sync.WaitGroup
-	for i := range workers {
-		lo, hi := tiles*i/workers*dequantTile, min(w.n, tiles*(i+1)/workers*dequantTile)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.dequantizeColumns(raw, lo, hi)
-		}()
+	buf := make([]byte, min(perChunk, blocks)*blockBytes)
+	for blk0 := 0; blk0 < blocks; blk0 += perChunk {
+		blk1 := min(blocks, blk0+perChunk)
+		raw := buf[:4*(min(w.k, blk1*w.blockSize)-blk0*w.blockSize)*w.n]
+		var wg sync.WaitGroup
+		for i := range workers {
+			lo, hi := tiles*i/workers*dequantTile, min(w.n, tiles*(i+1)/workers*dequantTile)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w.dequantizeColumns(raw, blk0, blk1, lo, hi)
+			}()
+		}
+		wg.Wait()
+		if _, err := out.Write(raw); err != nil {
+			return err
+		}
 	}
-	wg.Wait()
+	return nil
 }
 
-// dequantizeColumns writes W's columns [lo, hi), row by row of W, so that
-// the writes (the output, 4·K·N bytes) are sequential and only the reads of
-// B (an eighth of that) jump: for each block of K the columns' scales and
-// zero points are read once, then each of its rows is filled left to right.
-func (w *weight) dequantizeColumns(raw []byte, lo, hi int) {
+// dequantizeColumns writes W's columns [lo, hi) of the rows of blocks
+// [blk0, blk1) into raw (which starts at block blk0's first row), row by
+// row of W, so that the writes (4·N bytes a row) are sequential and only
+// the reads of B (an eighth of that) jump: for each block of K the
+// columns' scales and zero points are read once, then each of its rows is
+// filled left to right.
+func (w *weight) dequantizeColumns(raw []byte, blk0, blk1, lo, hi int) {
 	blocks := (w.k + w.blockSize - 1) / w.blockSize
 	blob := w.blockSize / 2
 	zpRow := (blocks + 1) / 2
 	stride := 4 * w.n
 	scales := make([]float32, hi-lo)
 	zps := make([]float32, hi-lo)
-	for blk := range blocks {
+	for blk := blk0; blk < blk1; blk++ {
 		for n := lo; n < hi; n++ {
 			i := n*blocks + blk
 			scales[n-lo] = math.Float32frombits(binary.LittleEndian.Uint32(w.scales[4*i:]))
@@ -585,7 +619,8 @@ func (w *weight) dequantizeColumns(raw []byte, lo, hi int) {
 		}
 		k0 := blk * w.blockSize
 		for j := range min(w.blockSize, w.k-k0) {
-			row := raw[(k0+j)*stride+4*lo : (k0+j)*stride+4*hi]
+			r := (k0 - blk0*w.blockSize + j) * stride
+			row := raw[r+4*lo : r+4*hi]
 			shift := 4 * (j & 1)
 			src := blk*blob + j/2 // in B's row n, at n*blocks*blob + src
 			for c := range hi - lo {

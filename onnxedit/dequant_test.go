@@ -1,6 +1,7 @@
 package onnxedit
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -777,5 +779,120 @@ func BenchmarkDequantizeFullSize(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.SetBytes(int64(len(out)))
+	}
+}
+
+// chunkRecorder is an io.Writer that keeps what it is given and the size
+// of the largest write.
+type chunkRecorder struct {
+	out     []byte
+	largest int
+}
+
+func (w *chunkRecorder) Write(b []byte) (int, error) {
+	w.out = append(w.out, b...)
+	w.largest = max(w.largest, len(b))
+	return len(b), nil
+}
+
+// TestPlanDequantizeStreams plans the rewrite of a weight several chunks
+// large through an io.ReaderAt and assembles it piece by piece: the bytes
+// are DequantizeMatMulNBits's, the planner reads the file about once, the
+// float32 weight comes in chunks of at most dequantChunk (or one block of
+// rows), and the Go heap never holds the float32 weight whole.
+func TestPlanDequantizeStreams(t *testing.T) {
+	c := qcase{m: 1, k: 1000, n: 8200, blockSize: 16, zp: "packed", bias: true}
+	qn := buildQNode(c, rand.New(rand.NewPCG(3, 3)))
+	want, err := DequantizeMatMulNBits(qn.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weightBytes := 4 * c.k * c.n
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := &countingReader{r: bytes.NewReader(qn.model)}
+	p, err := PlanDequantizeMatMulNBits(r, int64(len(qn.model)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Size != int64(len(want)) {
+		t.Fatalf("plan of %d bytes, DequantizeMatMulNBits wrote %d", p.Size, len(want))
+	}
+	got := make([]byte, 0, p.Size)
+	fills, largest, test := 0, 0, int64(p.Size)
+	for _, pc := range p.Pieces {
+		switch {
+		case pc.Fill != nil:
+			fills++
+			rec := &chunkRecorder{out: make([]byte, 0, pc.Len)}
+			test += pc.Len
+			if err := pc.Fill(rec); err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(rec.out)) != pc.Len {
+				t.Fatalf("a fill wrote %d bytes, its Len is %d", len(rec.out), pc.Len)
+			}
+			largest = max(largest, rec.largest)
+			got = append(got, rec.out...)
+			rec.out = nil
+		case pc.Data != nil:
+			got = append(got, pc.Data...)
+		default:
+			got = append(got, qn.model[pc.Off:pc.Off+pc.Len]...)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("assembled plan: %d bytes, sha256 %s; DequantizeMatMulNBits: %d bytes, sha256 %s", len(got), sha(got), len(want), sha(want))
+	}
+	if fills != 1 {
+		t.Errorf("%d computed pieces, want 1 (one weight)", fills)
+	}
+	if maxChunk := max(dequantChunk, 4*c.blockSize*c.n); largest > maxChunk || largest < dequantChunk/2 {
+		t.Errorf("largest chunk %d bytes, want %d at most and more than %d", largest, maxChunk, dequantChunk/2)
+	}
+	if r.bytes > int64(len(qn.model))*11/10 {
+		t.Errorf("read %d bytes of a %d-byte file", r.bytes, len(qn.model))
+	}
+	// What the test itself keeps (got, the recorder's copy) is twice the
+	// float32 weight; the rewrite's own allocations are the file it read and
+	// a chunk or two, far less than the weight (the whole file assembled in
+	// Go, as DequantizeMatMulNBits does, is more than that).
+	own := int64(after.TotalAlloc-before.TotalAlloc) - test
+	t.Logf("%d-byte file, %d-byte float32 weight: read %d bytes in %d reads; largest chunk %d bytes; allocated %d bytes besides the test's copy",
+		len(qn.model), weightBytes, r.bytes, r.calls, largest, own)
+	if limit := int64(len(qn.model)) + 2*dequantChunk + 1<<20; own > limit || limit > int64(weightBytes) {
+		t.Errorf("allocated %d bytes for a %d-byte float32 weight, want at most %d", own, weightBytes, limit)
+	}
+}
+
+// TestPlanDequantizeAfterLastToken composes the two rewrites the browser
+// applies to a q4 decoder: the plan assembles to the bytes of the one after
+// the other, and a plan with computed pieces cannot go first.
+func TestPlanDequantizeAfterLastToken(t *testing.T) {
+	model := readDecoder(t, "_q4")
+	last, err := LastTokenLogits(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DequantizeMatMulNBits(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := bytes.NewReader(model)
+	first, err := PlanLastTokenLogits(src, int64(len(model)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := first.Then(src, PlanDequantizeMatMulNBits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Apply(model); !bytes.Equal(got, want) {
+		t.Errorf("composed plan: %d bytes, sha256 %s; one after the other: %d bytes, sha256 %s", len(got), sha(got), len(want), sha(want))
+	}
+	if _, err := p.Then(src, PlanLastTokenLogits); err == nil {
+		t.Error("a plan with computed pieces composed as the first of two")
 	}
 }

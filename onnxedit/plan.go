@@ -3,19 +3,21 @@ package onnxedit
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 )
 
 // A Piece is a run of a rewritten file: Len bytes of the original file from
 // Off or, when Data is non-nil, Data itself (Len is then len(Data) and Off
-// is 0).
+// is 0), or, when Fill is non-nil, the Len bytes Fill writes.
 type Piece struct {
 	Off, Len int64
 	Data     []byte
-	// fill, in plans this package keeps to itself (DequantizeMatMulNBits),
-	// writes the piece's Len bytes in place of Data: content too large to
-	// hold twice. Plans it returns have none.
-	fill func(dst []byte)
+	// Fill writes the piece's Len bytes to w, in order, in chunks of a few
+	// megabytes: content computed as the file is assembled, too large to
+	// hold whole (PlanDequantizeMatMulNBits's float32 weights). It reads
+	// nothing of the original.
+	Fill func(w io.Writer) error
 }
 
 // A Plan is a rewritten file as pieces, in order: Size bytes in all. Ranges
@@ -36,7 +38,7 @@ func unchanged(size int64) Plan {
 // Unchanged reports whether the plan is the original file as it is: one
 // piece, all of it, so there is nothing to assemble.
 func (p Plan) Unchanged() bool {
-	return len(p.Pieces) == 1 && p.Pieces[0].Data == nil && p.Pieces[0].fill == nil &&
+	return len(p.Pieces) == 1 && p.Pieces[0].Data == nil && p.Pieces[0].Fill == nil &&
 		p.Pieces[0].Off == 0 && p.Pieces[0].Len == p.Size
 }
 
@@ -49,8 +51,10 @@ func (p Plan) Apply(src []byte) []byte {
 	for _, pc := range p.Pieces {
 		dst := out[pos : pos+pc.Len]
 		switch {
-		case pc.fill != nil:
-			pc.fill(dst)
+		case pc.Fill != nil:
+			if err := pc.Fill(&sliceWriter{dst: dst}); err != nil {
+				panic(err) // a sliceWriter fails only on a Fill that breaks its Len
+			}
 		case pc.Data != nil:
 			copy(dst, pc.Data)
 		default:
@@ -75,7 +79,21 @@ func (p *Plan) add(pc Piece) {
 	p.Pieces = append(p.Pieces, pc)
 }
 
-func isRange(pc Piece) bool { return pc.Data == nil && pc.fill == nil }
+func isRange(pc Piece) bool { return pc.Data == nil && pc.Fill == nil }
+
+// sliceWriter writes into dst, and fails past its end.
+type sliceWriter struct {
+	dst []byte
+	n   int
+}
+
+func (w *sliceWriter) Write(b []byte) (int, error) {
+	if len(b) > len(w.dst)-w.n {
+		return 0, fmt.Errorf("onnxedit: a piece's fill writes past its %d bytes", len(w.dst))
+	}
+	w.n += copy(w.dst[w.n:], b)
+	return len(b), nil
+}
 
 // original is the piece of the original file's bytes [start, end).
 func original(start, end int64) Piece { return Piece{Off: start, Len: end - start} }

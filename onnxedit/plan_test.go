@@ -253,7 +253,7 @@ func checkPieces(t *testing.T, p Plan, size int64) {
 	var total int64
 	for i, pc := range p.Pieces {
 		switch {
-		case pc.fill != nil:
+		case pc.Fill != nil:
 			t.Errorf("piece %d is generated", i)
 		case pc.Data != nil && (pc.Off != 0 || pc.Len != int64(len(pc.Data))):
 			t.Errorf("piece %d: %d bytes of Data, Off %d, Len %d", i, len(pc.Data), pc.Off, pc.Len)

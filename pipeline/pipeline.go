@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -44,6 +45,19 @@ type Pipeline struct {
 	// q4f16 files quantize their activations to int8 (accuracy_level 4; see
 	// edit): faster on CPUs, but the answers are no longer the reference's.
 	Int8MatMul bool
+
+	// dequantized are the parts whose 4-bit MatMuls Dequantize planned to
+	// turn into float32 ones, by the last LoadModel.
+	mu          sync.Mutex
+	dequantized []string
+}
+
+// Dequantized lists the parts (modelconfig.Decoder, …) whose 4-bit MatMuls
+// the last LoadModel turned into float32 ones (Dequantize), in no order.
+func (p *Pipeline) Dequantized() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.dequantized)
 }
 
 // Open reads the configuration, tokenizer and chat template of a model folder.
@@ -81,6 +95,9 @@ func Open(src modelconfig.Source) (*Pipeline, error) {
 // may be automatic here). The three load at once: their downloads overlap,
 // and the engine creates sessions as it can (onnxruntime-web one at a time).
 func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconfig.Variants) error {
+	p.mu.Lock()
+	p.dequantized = nil
+	p.mu.Unlock()
 	parts := []struct{ name, variant string }{
 		{modelconfig.VisionEncoder, v.Vision},
 		{modelconfig.EmbedTokens, v.Embed},
@@ -173,14 +190,16 @@ func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, fil
 // With Dequantize, a q4 file's 4-bit MatMuls become float32 ones instead
 // (onnxedit.DequantizeMatMulNBits): onnxruntime-web's WebAssembly backend
 // has no fast 4-bit kernel, so a q4 download decodes several times faster
-// as float32 MatMuls (see the README's benchmark), at the memory of fp32.
-// That rewrite holds the whole file and its float32 weights in memory.
+// as float32 MatMuls (see the README's benchmark), at the memory of fp32 in
+// onnxruntime. The rewrite holds the quantized weights in Go and computes
+// the float32 ones a few megabytes at a time as the engine assembles the
+// file where it lives.
 func (p *Pipeline) edit(part, file string) engine.Edit {
 	decoder := part == modelconfig.Decoder
 	name := path.Base(file)
 	switch {
 	case p.Dequantize && strings.Contains(name, "_q4."):
-		return dequantizeEdit(decoder)
+		return p.dequantizeEdit(part)
 	case p.Int8MatMul && strings.Contains(name, "_q4"):
 		return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 			if decoder {
@@ -201,25 +220,29 @@ func accuracyInt8(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 	return onnxedit.PlanMatMulNBitsAccuracy(src, size, onnxedit.AccuracyInt8)
 }
 
-// dequantizeEdit is the Dequantize rewrite, after the last-position one on
-// a decoder.
-func dequantizeEdit(decoder bool) engine.Edit {
-	return func(src io.ReaderAt, size int64) (*engine.Plan, error) {
-		data := make([]byte, size)
-		if _, err := src.ReadAt(data, 0); err != nil {
-			return nil, err
+// dequantizeEdit is the Dequantize rewrite, on top of the last-position one
+// on a decoder. Its float32 weights are computed as the engine assembles
+// the file (onnxedit.Piece.Fill), a few megabytes at a time.
+func (p *Pipeline) dequantizeEdit(part string) engine.Edit {
+	return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+		var last onnxedit.Plan
+		err := errors.ErrUnsupported
+		if part == modelconfig.Decoder {
+			last, err = onnxedit.PlanLastTokenLogits(src, size)
 		}
-		if decoder { // on the small file first
-			if last, err := onnxedit.LastTokenLogits(data); err == nil {
-				data = last
-			}
+		var plan onnxedit.Plan
+		if err == nil {
+			plan, err = last.Then(src, onnxedit.PlanDequantizeMatMulNBits)
+		} else {
+			plan, err = onnxedit.PlanDequantizeMatMulNBits(src, size)
 		}
-		out, err := onnxedit.DequantizeMatMulNBits(data)
-		if err != nil {
-			return nil, err
+		if err == nil && slices.ContainsFunc(plan.Pieces, func(pc onnxedit.Piece) bool { return pc.Fill != nil }) {
+			p.mu.Lock()
+			p.dequantized = append(p.dequantized, part)
+			p.mu.Unlock()
 		}
-		return &engine.Plan{Pieces: []engine.Piece{{Len: int64(len(out)), Data: out}}, Size: int64(len(out))}, nil
-	}
+		return plan, err
+	})
 }
 
 // planEdit makes an onnxedit planner an engine.Edit; a plan that changes
@@ -232,7 +255,7 @@ func planEdit(plan func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit 
 		}
 		out := &engine.Plan{Size: p.Size, Pieces: make([]engine.Piece, len(p.Pieces))}
 		for i, pc := range p.Pieces {
-			out.Pieces[i] = engine.Piece{Off: pc.Off, Len: pc.Len, Data: pc.Data}
+			out.Pieces[i] = engine.Piece{Off: pc.Off, Len: pc.Len, Data: pc.Data, Fill: pc.Fill}
 		}
 		return out, nil
 	}

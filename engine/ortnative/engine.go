@@ -147,6 +147,8 @@ func editedFile(path string, edit engine.Edit) ([]byte, error) {
 	plan.Each(false, func(pc engine.Piece, at int64) {
 		switch {
 		case err != nil:
+		case pc.Fill != nil:
+			err = pc.FillAt(func(chunk []byte, off int64) { copy(out[at+off:], chunk) })
 		case pc.Data != nil:
 			copy(out[at:], pc.Data)
 		default:

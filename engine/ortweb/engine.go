@@ -190,7 +190,8 @@ func (e *Engine) countFetched(f fetched) {
 // fails or changes nothing. The rewritten file is assembled in place, in the
 // slack readBody leaves after the file (editSlack), when the plan allows it
 // (engine.Plan.InPlace); otherwise in a new Uint8Array, and the original is then
-// held twice until it is collected.
+// held twice until it is collected. A computed piece that fails (see
+// engine.Piece.FillAt) leaves data as it is.
 func edited(data js.Value, edit engine.Edit) js.Value {
 	size := int64(data.Get("byteLength").Int())
 	plan, err := edit(arrayReader{data}, size)
@@ -205,14 +206,25 @@ func edited(data js.Value, edit engine.Edit) js.Value {
 	} else {
 		out = js.Global().Get("Uint8Array").New(plan.Size)
 	}
-	plan.Each(overOriginal, func(pc engine.Piece, at int64) { writePiece(out, data, pc, at) })
+	plan.Each(overOriginal, func(pc engine.Piece, at int64) {
+		if err == nil {
+			err = writePiece(out, data, pc, at)
+		}
+	})
+	if err != nil {
+		return data
+	}
 	return out
 }
 
 // writePiece writes one piece of a plan at out[at:]; src is the original.
 // out may be a view of src's own buffer (copyWithin moves within it).
-func writePiece(out, src js.Value, pc engine.Piece, at int64) {
+func writePiece(out, src js.Value, pc engine.Piece, at int64) error {
 	switch {
+	case pc.Fill != nil:
+		return pc.FillAt(func(chunk []byte, off int64) {
+			js.CopyBytesToJS(out.Call("subarray", at+off, at+off+int64(len(chunk))), chunk)
+		})
 	case pc.Data != nil:
 		js.CopyBytesToJS(out.Call("subarray", at, at+pc.Len), pc.Data)
 	case out.Get("buffer").Equal(src.Get("buffer")):
@@ -221,6 +233,7 @@ func writePiece(out, src js.Value, pc engine.Piece, at int64) {
 	default:
 		out.Call("set", src.Call("subarray", pc.Off, pc.Off+pc.Len), at)
 	}
+	return nil
 }
 
 // arrayReader reads a Uint8Array as an io.ReaderAt, copying only what is

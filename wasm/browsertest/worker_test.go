@@ -99,6 +99,14 @@ func TestWorker(t *testing.T) {
 		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
 		checkQuantized(t, b, pngs, "q4")
 	})
+	t.Run("wasm/q4/dequantize", func(t *testing.T) {
+		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: true}, ""), loadTimeout)
+		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
+		if got := r.loaded(t).Dequantized; !slices.Contains(got, modelconfig.Decoder) || !slices.Contains(got, modelconfig.VisionEncoder) {
+			t.Errorf("dequantized parts %q, want the decoder and the vision encoder", got)
+		}
+		checkQuantized(t, b, pngs[:1], "q4")
+	})
 	t.Run("webgpu/fp32", func(t *testing.T) {
 		before := s.modelRequests()
 		r := b.mustCall(t, loadMessage(protocol.DeviceWebGPU, modelconfig.SameVariant("fp32")), loadTimeout)

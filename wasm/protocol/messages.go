@@ -131,6 +131,9 @@ type Loaded struct {
 	Threads         int   `json:"threads"`
 	// LastTokenLogits: the decoder computes the last position's logits only.
 	LastTokenLogits bool `json:"lastTokenLogits"`
+	// Dequantized are the parts whose 4-bit MatMuls load's Dequantize
+	// made float32 ones.
+	Dequantized []string `json:"dequantized,omitempty"`
 	// Variants are those the folder has (nil: it could not tell).
 	Variants *Available `json:"variants"`
 	Defaults Defaults   `json:"defaults"`

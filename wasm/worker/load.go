@@ -57,6 +57,7 @@ func (w *worker) load(req *protocol.Load) {
 		CachedBytes:     stats.CachedBytes,
 		Threads:         m.eng.Threads(),
 		LastTokenLogits: lastTokenLogits(m.pipe),
+		Dequantized:     m.pipe.Dequantized(),
 		Variants:        protocol.AvailableOf(m.available),
 		Defaults:        protocol.DefaultsOf(m.pipe.Config),
 	})
