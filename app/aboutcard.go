@@ -1,6 +1,8 @@
 package app
 
 import (
+	"strings"
+
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -27,6 +29,9 @@ func (a *aboutCard) Render() goapp.UI {
 				return goapp.Div().Class("about-fact-group").Body(
 					a.fact("Runs on", backendLabel(m.Backend)),
 					a.fact("Variant", variantLabel(m.DType)),
+					goapp.If(len(m.Unpacked) > 0, func() goapp.UI {
+						return a.fact("4-bit weights", "unpacked to float32: "+strings.Join(m.Unpacked, ", "))
+					}),
 				)
 			}),
 		),

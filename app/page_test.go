@@ -245,6 +245,45 @@ func TestPageSettingsReload(t *testing.T) {
 	}
 }
 
+// TestPageUnpack4Bit turns the setting on: the model loads again with
+// dequantize, the about card names the parts the worker unpacked, and the
+// CPU fallback's notice stops suggesting the setting.
+func TestPageUnpack4Bit(t *testing.T) {
+	p, w := testPage(t)
+	if lastLoad(t, w).Dequantize {
+		t.Fatal("the first load asks for dequantize; want it off by default")
+	}
+	q4 := Variants{Vision: "q4", Embed: "q4", Decoder: "q4"}
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4})
+	if n := fallbackNotice(p); !strings.Contains(n, unpackHint) {
+		t.Errorf("q4 on the CPU: the notice %q does not suggest unpacking", n)
+	}
+	s := p.settings
+	s.Unpack4Bit = true
+	p.changeSettings(noCtx, s)
+	if load := lastLoad(t, w); !load.Dequantize || p.model.Status != loading {
+		t.Fatalf("after turning unpacking on: load %+v, model %v; want a new load with dequantize", load, p.model.Status)
+	}
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{"vision", "decoder"}})
+	if n := fallbackNotice(p); n == "" || strings.Contains(n, unpackHint) {
+		t.Errorf("unpacked: the notice is %q; want the fallback without the hint", n)
+	}
+	html := goapp.HTMLString(newAboutCard(p.model, p.settings.Model))
+	if !strings.Contains(html, "unpacked to float32: vision, decoder") {
+		t.Errorf("the about card does not name the unpacked parts: %s", html)
+	}
+}
+
+// fallbackNotice is the text of the CPU fallback's notice, or "".
+func fallbackNotice(p *page) string {
+	for _, n := range p.notices() {
+		if n.ID == "notice-fallback" {
+			return n.Text
+		}
+	}
+	return ""
+}
+
 // TestPageSupersededLoadEndsQuietly changes the device while the model
 // downloads: whatever the worker still says about the first load (its last
 // progress, a cancellation error, or loaded if it finished first) neither

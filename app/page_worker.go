@@ -95,7 +95,7 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 	p.model.Status = loaded
 	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = string(m.Backend), m.DType, m.Notice, m.Tiny
 	p.model.Text, p.model.Error = "", ""
-	p.model.Defaults, p.model.Variants = m.Defaults, m.Variants
+	p.model.Defaults, p.model.Variants, p.model.Unpacked = m.Defaults, m.Variants, m.Dequantized
 	p.splitDefault = m.Defaults.Split
 	p.askPersistence()
 	if p.settingsOpen {
@@ -208,6 +208,9 @@ func (p *page) notices() []notice {
 		text := p.model.Notice
 		if text == "" {
 			text = "Your browser has no usable WebGPU, so the model runs on the CPU: answers will be slower."
+		}
+		if p.model.DType.Decoder == "q4" && len(p.model.Unpacked) == 0 {
+			text += " " + unpackHint
 		}
 		out = append(out, notice{ID: "notice-fallback", Kind: noticeWarn, Text: text})
 	} else if p.model.Status == loaded && p.model.Notice != "" {

@@ -61,6 +61,10 @@ type Settings struct {
 	MaxNewTokens      int
 	RepetitionPenalty float64
 	Sampling          Sampling
+	// Unpack4Bit asks the worker to turn q4 files' 4-bit MatMuls into
+	// float32 ones when it runs on WebAssembly (protocol.Load.Dequantize):
+	// about 4× faster answers for about 2 GB more memory.
+	Unpack4Bit bool
 }
 
 // Defaults and limits of the settings.
@@ -88,12 +92,14 @@ const (
 	paramTopK              = "top_k"
 	paramTopP              = "top_p"
 	paramSeed              = "seed"
+	paramUnpack4Bit        = "dequantize"
 )
 
 // settingParams lists every parameter the page owns, in URL order.
 var settingParams = []string{
 	paramModel, paramDevice, paramDType, paramSplit, paramMaxNewTokens,
 	paramRepetitionPenalty, paramTemperature, paramTopK, paramTopP, paramSeed,
+	paramUnpack4Bit,
 }
 
 // DefaultSettings are the settings of a page opened without parameters.
@@ -156,6 +162,8 @@ func (s *Settings) set(name, v string) (want string) {
 			return fmt.Sprintf("use a whole number from 0 to %d", maxSeed)
 		}
 		s.Sampling.Seed = seed
+	case paramUnpack4Bit:
+		return setBool(&s.Unpack4Bit, v, "use 1 (unpack 4-bit weights on the CPU) or 0 (don't)")
 	}
 	return ""
 }
@@ -181,16 +189,32 @@ func (s *Settings) setDevice(v string) string {
 	return "use auto, webgpu or wasm"
 }
 
-func (s *Settings) setSplit(v string) string {
+// setBool reads 1/true/on and 0/false/off, or returns want.
+func setBool(dst *bool, v, want string) string {
 	switch strings.ToLower(v) {
 	case "1", "true", "on":
-		s.Split = SplitOn
+		*dst = true
 	case "0", "false", "off":
-		s.Split = SplitOff
-	case "auto":
-		s.Split = SplitAuto
+		*dst = false
 	default:
-		return "use 1 (split pictures into tiles) or 0 (don't)"
+		return want
+	}
+	return ""
+}
+
+func (s *Settings) setSplit(v string) string {
+	const want = "use 1 (split pictures into tiles) or 0 (don't)"
+	if strings.EqualFold(v, "auto") {
+		s.Split = SplitAuto
+		return ""
+	}
+	var on bool
+	if setBool(&on, v, want) != "" {
+		return want
+	}
+	s.Split = SplitOff
+	if on {
+		s.Split = SplitOn
 	}
 	return ""
 }
@@ -255,7 +279,15 @@ func (s Settings) Query(q url.Values, defaults Settings) url.Values {
 	put(paramTopK, strconv.Itoa(s.Sampling.TopK), strconv.Itoa(defaults.Sampling.TopK))
 	put(paramTopP, formatFloat(s.Sampling.TopP), formatFloat(defaults.Sampling.TopP))
 	put(paramSeed, strconv.FormatInt(s.Sampling.Seed, 10), strconv.FormatInt(defaults.Sampling.Seed, 10))
+	put(paramUnpack4Bit, boolParam(s.Unpack4Bit), boolParam(defaults.Unpack4Bit))
 	return out
+}
+
+func boolParam(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
@@ -286,5 +318,5 @@ func (s Split) Resolve(phone, modelDefault bool) bool {
 
 // ReloadsModel reports whether going from s to t needs the model loaded again.
 func (s Settings) ReloadsModel(t Settings) bool {
-	return s.Model != t.Model || s.Device != t.Device || s.DType != t.DType
+	return s.Model != t.Model || s.Device != t.Device || s.DType != t.DType || s.Unpack4Bit != t.Unpack4Bit
 }

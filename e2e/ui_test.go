@@ -65,7 +65,7 @@ func TestPageIsSelfContained(t *testing.T) {
 func TestDeepLinkSettings(t *testing.T) {
 	requireSuite(t)
 	tb := openApp(t, "device=wasm&dtype=vision%3Dfp16%2Cembed%3Dfp32%2Cdecoder%3Dq4&split=0&max_new_tokens=24"+
-		"&repetition_penalty=1.3&temperature=0.5&top_k=20&top_p=2&seed=7&bogus=keep", desktop)
+		"&repetition_penalty=1.3&temperature=0.5&top_k=20&top_p=2&seed=7&dequantize=1&bogus=keep", desktop)
 	for id, want := range map[string]string{
 		"setting-device":             "wasm",
 		"setting-dtype-vision":       "fp16",
@@ -78,6 +78,7 @@ func TestDeepLinkSettings(t *testing.T) {
 		"setting-temperature":        "0.5",
 		"setting-top-k":              "20",
 		"setting-seed":               "7",
+		"setting-unpack":             "1",
 	} {
 		if got := eval[string](tb, fmt.Sprintf(`document.getElementById(%q)?.value ?? 'missing'`, id)); got != want {
 			t.Errorf("#%s shows %q, want %q", id, got, want)
@@ -94,6 +95,10 @@ func TestDeepLinkSettings(t *testing.T) {
 	tb.setControl("setting-max-new-tokens", "0")
 	tb.waitFor(`document.getElementById('setting-max-new-tokens-error')?.innerText ?? null`, 5*time.Second,
 		"Use a whole number from 1 to 4096.")
+	tb.waitModel()
+	if facts := eval[string](tb, `document.querySelector('.about-facts')?.innerText ?? ''`); !strings.Contains(facts, "unpacked to float32: decoder") {
+		t.Errorf("with dequantize=1 and a q4 decoder the about card says %q; want the decoder unpacked", facts)
+	}
 }
 
 // TestKeyboard opens and closes the settings with the keyboard alone and
