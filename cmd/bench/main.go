@@ -49,6 +49,7 @@ type config struct {
 	tokens      int      // new tokens per answer
 	threads     int      // WebAssembly threads asked of every contestant; 0: each one's default
 	native      []string // devices to time bin/smolvlm on: cpu, webgpu
+	graphs      []string // execution providers to show the optimized graphs of
 	smolvlm     string   // the native command line
 	chromium    string
 	prompt      string
@@ -58,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c config
-	var cases, backends, contestants, native string
+	var cases, backends, contestants, native, graphs string
 	fs.StringVar(&c.out, "out", "bin/bench", "folder for results.json, results.md and the pictures")
 	fs.StringVar(&c.modelDir, "model", "bin/bench/smolvlm-256m-random", "folder of the regrown model (made when missing)")
 	fs.StringVar(&c.skeleton, "skeleton", "../shared/fixtures/smolvlm-256m-skeleton.tar.xz", "the weight-stripped SmolVLM-256M")
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.tokens, "tokens", 32, "new tokens per answer (greedy; end-of-sequence held back)")
 	fs.IntVar(&c.threads, "threads", 0, "WebAssembly threads for every contestant (0: each one's default)")
 	fs.StringVar(&native, "native", "cpu", "devices to time the native command line (-smolvlm) on: cpu, webgpu, or none")
+	fs.StringVar(&graphs, "graphs", "cpu", "native execution providers to count the operators of onnxruntime's optimized graphs on: cpu, webgpu, or none")
 	fs.StringVar(&c.smolvlm, "smolvlm", "bin/smolvlm", "the native command line (make build)")
 	fs.StringVar(&c.chromium, "chromium", envOr("CHROMIUM", headless.DefaultPath), "Chromium to drive")
 	fs.StringVar(&c.prompt, "prompt", "Can you describe this image?", "the question")
@@ -82,6 +84,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c.cases, c.backends, c.contestants = splitList(cases), splitList(backends), splitList(contestants)
 	if native != "none" {
 		c.native = splitList(native)
+	}
+	if graphs != "none" {
+		c.graphs = splitList(graphs)
 	}
 	if err := c.check(); err != nil {
 		return err
@@ -109,9 +114,11 @@ func (c config) check() error {
 			return fmt.Errorf("-contestants: unknown contestant %q (have ours, ours@threads=N, ours@ort=asyncify|jspi, ours@warmup=off, ours@dequantize=on, ours@load=sequential, ours@int8=on, transformers, ortloop)", name)
 		}
 	}
-	for _, d := range c.native {
-		if d != "cpu" && d != "webgpu" {
-			return fmt.Errorf("-native: unknown device %q (have cpu, webgpu, none)", d)
+	for flag, devices := range map[string][]string{"native": c.native, "graphs": c.graphs} {
+		for _, d := range devices {
+			if d != "cpu" && d != "webgpu" {
+				return fmt.Errorf("-%s: unknown device %q (have cpu, webgpu, none)", flag, d)
+			}
 		}
 	}
 	switch c.variant {

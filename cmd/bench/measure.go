@@ -48,6 +48,8 @@ type report struct {
 	Machine map[string]string `json:"machine"`
 	Config  map[string]any    `json:"config"`
 	Results []result          `json:"results"`
+	// Graphs are onnxruntime's optimizations of each file, per native device.
+	Graphs []graphOps `json:"graphs,omitempty"`
 }
 
 func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
@@ -128,7 +130,11 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.Results = results
-	md := markdown(rep, cfg)
+	for _, device := range cfg.graphs {
+		logf("onnxruntime's optimized graphs, native %s", device)
+		rep.Graphs = append(rep.Graphs, fusions(ctx, cfg.modelDir, files, device)...)
+	}
+	md := markdown(rep, cfg) + fusionsMarkdown(rep.Graphs)
 	fmt.Fprint(stdout, md)
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return err

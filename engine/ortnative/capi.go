@@ -57,12 +57,15 @@ static void ort_release_env(OrtEnv *env) { ort->ReleaseEnv(env); }
 // the len bytes at data (onnxruntime copies what it keeps). ep, when not
 // NULL, names an execution provider to put before the CPU one, with nopt
 // provider options.
+// When optimized is not NULL, onnxruntime writes the graph it runs, after
+// its optimizations, to that file.
 static OrtStatus *ort_create_session(OrtEnv *env, const char *path, const void *data, size_t len, int threads,
-		const char *ep, const char **keys, const char **values, size_t nopt, OrtSession **out) {
+		const char *ep, const char **keys, const char **values, size_t nopt, const char *optimized, OrtSession **out) {
 	OrtSessionOptions *opts = NULL;
 	OrtStatus *st = ort->CreateSessionOptions(&opts);
 	if (!st && threads > 0) st = ort->SetIntraOpNumThreads(opts, threads);
 	if (!st) st = ort->SetSessionGraphOptimizationLevel(opts, ORT_ENABLE_ALL);
+	if (!st && optimized) st = ort->SetOptimizedModelFilePath(opts, optimized);
 	if (!st && ep) st = ort->SessionOptionsAppendExecutionProvider(opts, ep, keys, values, nopt);
 	if (!st && path) st = ort->CreateSession(env, path, opts, out);
 	if (!st && !path) st = ort->CreateSessionFromArray(env, data, len, opts, out);
@@ -276,6 +279,9 @@ type sessionConfig struct {
 	threads int               // intra-op threads; <= 0 keeps the default
 	ep      string            // execution provider before the CPU one; "" for none
 	epOpts  map[string]string // its provider options
+	// optimized is the file onnxruntime writes the optimized graph to; ""
+	// for none.
+	optimized string
 }
 
 // createSession loads the ONNX file at path.
@@ -315,8 +321,13 @@ func newSessionC(env envHandle, path *C.char, data unsafe.Pointer, n C.size_t, c
 	if len(keys) > 0 {
 		ckeys, cvalues = &keys[0], &values[0]
 	}
+	var optimized *C.char
+	if cfg.optimized != "" {
+		optimized = C.CString(cfg.optimized)
+		defer C.free(unsafe.Pointer(optimized))
+	}
 	var s *C.OrtSession
-	st := C.ort_create_session(env, path, data, n, C.int(cfg.threads), ep, ckeys, cvalues, C.size_t(len(keys)), &s)
+	st := C.ort_create_session(env, path, data, n, C.int(cfg.threads), ep, ckeys, cvalues, C.size_t(len(keys)), optimized, &s)
 	return s, statusErr(st)
 }
 

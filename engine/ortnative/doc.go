@@ -55,6 +55,12 @@ type Options struct {
 	// instead of keeping them in GPU buffers for the next step's
 	// past_key_values.* (an IO binding). For measuring what that saves.
 	CacheOnHost bool
+	// OptimizedGraphs, when not empty, is a folder where every session
+	// loaded from a named file writes the graph onnxruntime runs after its
+	// optimizations (fusions, constant folding, layout changes), under the
+	// file's base name: for seeing which fusions apply. The graphs may hold
+	// layouts only this machine runs.
+	OptimizedGraphs string
 }
 
 // Devices New accepts in Options.Device.

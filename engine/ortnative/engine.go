@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -101,7 +102,7 @@ func (e *Engine) LibraryPath() string { return e.libPath }
 // naming the first one that is not. The caller must Release the session.
 func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, error) {
 	return e.load(ctx, path, func() (sessionHandle, error) {
-		return createSession(e.env, path, e.cfg)
+		return createSession(e.env, path, e.sessionConfig(path))
 	})
 }
 
@@ -109,8 +110,17 @@ func (e *Engine) LoadSession(ctx context.Context, path string) (engine.Session, 
 // example rewritten by package onnxedit); name only labels errors.
 func (e *Engine) LoadSessionBytes(ctx context.Context, name string, data []byte) (engine.Session, error) {
 	return e.load(ctx, name, func() (sessionHandle, error) {
-		return createSessionFromBytes(e.env, data, e.cfg)
+		return createSessionFromBytes(e.env, data, e.sessionConfig(name))
 	})
+}
+
+// sessionConfig is the configuration of the session of the file called name.
+func (e *Engine) sessionConfig(name string) sessionConfig {
+	cfg := e.cfg
+	if e.opts.OptimizedGraphs != "" && name != "" {
+		cfg.optimized = filepath.Join(e.opts.OptimizedGraphs, filepath.Base(name))
+	}
+	return cfg
 }
 
 // LoadSessionEdited loads the ONNX file at path rewritten by edit

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pocketvlm/smolvlm/engine"
+	"github.com/pocketvlm/smolvlm/onnxedit"
 )
 
 func TestNewReportsVersion(t *testing.T) {
@@ -376,4 +379,51 @@ func TestNewUnknownDevice(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `device "cuda"`) {
 		t.Fatalf("New with device cuda: %v", err)
 	}
+}
+
+// TestOptimizedGraphs loads the fixture's decoders with OptimizedGraphs set:
+// each writes the graph onnxruntime runs, which parses, under its file's
+// name, and onnxruntime's fusions leave fewer nodes than the export has.
+func TestOptimizedGraphs(t *testing.T) {
+	_, dir, _ := setup(t)
+	out := t.TempDir()
+	e, err := New(Options{OptimizedGraphs: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, v := range []string{"", "_q4"} {
+		name := "decoder_model_merged" + v + ".onnx"
+		load(t, e, dir, strings.TrimSuffix(name, ".onnx"))
+		before, after := opCounts(t, filepath.Join(dir, "onnx", name)), opCounts(t, filepath.Join(out, name))
+		if total(after) == 0 || total(after) >= total(before) {
+			t.Errorf("%s: %d nodes exported, %d after onnxruntime's optimizations; want fewer, not none", name, total(before), total(after))
+		}
+		t.Logf("%s: %d → %d nodes; after: %v", name, total(before), total(after), after)
+	}
+}
+
+func opCounts(t *testing.T, path string) map[string]int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := onnxedit.OpCounts(f, info.Size())
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return counts
+}
+
+func total(counts map[string]int) (n int) {
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }
