@@ -1,8 +1,6 @@
 package app
 
 import (
-	"strings"
-
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -30,7 +28,7 @@ func (a *aboutCard) Render() goapp.UI {
 					a.fact("Runs on", backendLabel(m.Backend)),
 					a.fact("Variant", variantLabel(m.DType)),
 					goapp.If(len(m.Unpacked) > 0, func() goapp.UI {
-						return a.fact("4-bit weights", "unpacked to float32: "+strings.Join(m.Unpacked, ", "))
+						return a.fact("4-bit weights", "unpacked to float32: "+partsLabel(m.Unpacked))
 					}),
 				)
 			}),

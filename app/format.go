@@ -1,10 +1,13 @@
 package app
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"path"
 	"strings"
+
+	"github.com/pocketvlm/smolvlm/modelconfig"
 )
 
 // formatBytes writes a byte count the way people read file sizes.
@@ -71,6 +74,22 @@ func variantLabel(v Variants) string {
 		return v.Vision
 	}
 	return fmt.Sprintf("vision %s · embed %s · decoder %s", orAuto(v.Vision), orAuto(v.Embed), orAuto(v.Decoder))
+}
+
+// partLabels name the sub-models (modelconfig's names) as Settings does.
+var partLabels = map[string]string{
+	modelconfig.VisionEncoder: "vision encoder",
+	modelconfig.EmbedTokens:   "token embeddings",
+	modelconfig.Decoder:       "language decoder",
+}
+
+// partsLabel lists sub-models by their labels.
+func partsLabel(parts []string) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = cmp.Or(partLabels[p], p)
+	}
+	return strings.Join(out, ", ")
 }
 
 func orAuto(v string) string {

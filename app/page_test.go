@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
@@ -264,12 +265,12 @@ func TestPageUnpack4Bit(t *testing.T) {
 	if load := lastLoad(t, w); !load.Dequantize || p.model.Status != loading {
 		t.Fatalf("after turning unpacking on: load %+v, model %v; want a new load with dequantize", load, p.model.Status)
 	}
-	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{"vision", "decoder"}})
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{modelconfig.VisionEncoder, modelconfig.Decoder}})
 	if n := fallbackNotice(p); n == "" || strings.Contains(n, unpackHint) {
 		t.Errorf("unpacked: the notice is %q; want the fallback without the hint", n)
 	}
 	html := goapp.HTMLString(newAboutCard(p.model, p.settings.Model))
-	if !strings.Contains(html, "unpacked to float32: vision, decoder") {
+	if !strings.Contains(html, "unpacked to float32: vision encoder, language decoder") {
 		t.Errorf("the about card does not name the unpacked parts: %s", html)
 	}
 }

@@ -96,7 +96,7 @@ func TestDeepLinkSettings(t *testing.T) {
 	tb.waitFor(`document.getElementById('setting-max-new-tokens-error')?.innerText ?? null`, 5*time.Second,
 		"Use a whole number from 1 to 4096.")
 	tb.waitModel()
-	if facts := eval[string](tb, `document.querySelector('.about-facts')?.innerText ?? ''`); !strings.Contains(facts, "unpacked to float32: decoder") {
+	if facts := eval[string](tb, `document.querySelector('.about-facts')?.innerText ?? ''`); !strings.Contains(facts, "unpacked to float32: language decoder") {
 		t.Errorf("with dequantize=1 and a q4 decoder the about card says %q; want the decoder unpacked", facts)
 	}
 }
