@@ -290,7 +290,11 @@ func (p *page) resetChat() {
 // changeSettings applies new settings, keeps the link in step and reloads
 // the model when it has to.
 func (p *page) changeSettings(_ goapp.Context, s Settings) {
-	reload := p.settings.ReloadsModel(s)
+	var backend Device
+	if p.model.Status == loaded {
+		backend = Device(p.model.Backend)
+	}
+	reload := p.settings.ReloadsModel(s, backend)
 	modelChanged := p.settings.Model != s.Model
 	p.settings = s
 	replaceQuery(s.Query(pageQuery(), p.defaults))

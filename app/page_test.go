@@ -273,6 +273,16 @@ func TestPageUnpack4Bit(t *testing.T) {
 	if !strings.Contains(html, "unpacked to float32: vision encoder, language decoder") {
 		t.Errorf("the about card does not name the unpacked parts: %s", html)
 	}
+
+	// On WebGPU the setting acts only if the model falls back to the CPU:
+	// turning it off loads nothing and keeps the chat.
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWebGPU, DType: q4})
+	posted := len(w.posted)
+	s.Unpack4Bit = false
+	p.changeSettings(noCtx, s)
+	if len(w.posted) != posted || p.model.Status != loaded {
+		t.Errorf("on WebGPU, turning unpacking off posted %v and left the model %v; want nothing posted", types(w)[posted:], p.model.Status)
+	}
 }
 
 // fallbackNotice is the text of the CPU fallback's notice, or "".

@@ -316,7 +316,10 @@ func (s Split) Resolve(phone, modelDefault bool) bool {
 	return !phone && modelDefault
 }
 
-// ReloadsModel reports whether going from s to t needs the model loaded again.
-func (s Settings) ReloadsModel(t Settings) bool {
-	return s.Model != t.Model || s.Device != t.Device || s.DType != t.DType || s.Unpack4Bit != t.Unpack4Bit
+// ReloadsModel reports whether going from s to t needs the model loaded
+// again, the model running on backend now ("" while none is loaded):
+// Unpack4Bit only acts on WebAssembly, so on WebGPU it changes nothing yet.
+func (s Settings) ReloadsModel(t Settings, backend Device) bool {
+	return s.Model != t.Model || s.Device != t.Device || s.DType != t.DType ||
+		(s.Unpack4Bit != t.Unpack4Bit && backend != DeviceWebGPU)
 }
