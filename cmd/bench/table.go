@@ -80,36 +80,52 @@ func markdown(rep report, cfg config) string {
 			}
 			b.WriteString("\n")
 		}
-		ours, ok := last[[3]string{name, backend, "ours"}]
-		if ok && ours.Error == "" {
-			var alts []result
-			for _, who := range []string{"transformers", "ortloop"} {
-				if r, ok := last[[3]string{name, backend, who}]; ok && r.Error == "" {
-					alts = append(alts, r)
-				}
+		var alts []result
+		for _, who := range []string{"transformers", "ortloop"} {
+			if r, ok := last[[3]string{name, backend, who}]; ok && r.Error == "" {
+				alts = append(alts, r)
+			}
+		}
+		nat, haveNative := last[[3]string{name, "cpu", "native"}]
+		haveNative = haveNative && nat.Error == ""
+		// A ratio row for ours and for each variant of ours (ours@…).
+		for _, who := range cfg.contestants {
+			ours, ok := last[[3]string{name, backend, who}]
+			if !ok || ours.Error != "" || (who != "ours" && !strings.HasPrefix(who, "ours@")) {
+				continue
+			}
+			label := contestantName(who)
+			if who == "ours" {
+				label = "ours"
 			}
 			if len(alts) > 0 {
-				b.WriteString("| **ours ÷ best alternative** |")
-				for _, mt := range metrics {
-					fmt.Fprintf(&b, " %s |", ratio(mt, ours, alts))
+				head := label + " ÷ best alternative"
+				if who == "ours" {
+					head = "**" + head + "**"
 				}
-				b.WriteString("\n")
+				ratioRow(&b, head, func(mt metric) string { return ratio(mt, ours, alts) })
 			}
-			if nat, ok := last[[3]string{name, "cpu", "native"}]; ok && nat.Error == "" {
-				b.WriteString("| ours ÷ native CLI |")
-				for _, mt := range metrics {
-					cell := ""
+			if haveNative {
+				ratioRow(&b, label+" ÷ native CLI", func(mt metric) string {
 					if mt.head == "first token ms" || mt.head == "decode tokens/s" || mt.head == "vision ms" {
-						cell = ratio(mt, ours, []result{nat})
+						return ratio(mt, ours, []result{nat})
 					}
-					fmt.Fprintf(&b, " %s |", cell)
-				}
-				b.WriteString("\n")
+					return ""
+				})
 			}
 		}
 	}
 	b.WriteString("\nRatios: how many times better ours is than the best of the other contestants on that figure (faster, or smaller); below 1× we lose. Peak memory is the peak resident size of the page's renderer process (JavaScript, WebAssembly and workers; GPU buffers live in the GPU process and are not counted), or of the CLI.\n")
 	return b.String()
+}
+
+// ratioRow writes a table row of cell(metric) for every metric.
+func ratioRow(b *strings.Builder, head string, cell func(metric) string) {
+	fmt.Fprintf(b, "| %s |", head)
+	for _, mt := range metrics {
+		fmt.Fprintf(b, " %s |", cell(mt))
+	}
+	b.WriteString("\n")
 }
 
 // ratio compares ours with the best alternative on one metric.

@@ -32,9 +32,12 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 		{Case: "512", Backend: "wasm", Contestant: "ours", Run: 2, TTFTMs: ptr(5000), DecodeTps: ptr(6)},
 		{Case: "512", Backend: "wasm", Contestant: "transformers", Run: 2, TTFTMs: ptr(10000), DecodeTps: ptr(3)},
 		{Case: "512", Backend: "wasm", Contestant: "ortloop", Run: 2, Error: "run: out of memory | oops"},
+		{Case: "512", Backend: "wasm", Contestant: "ours@dequantize=on", Run: 2, TTFTMs: ptr(4000), DecodeTps: ptr(12)},
 	}}
+	cfg.contestants = append(cfg.contestants, "ours@dequantize=on")
 	md := markdown(rep, cfg)
-	for _, want := range []string{"| ours (Go worker) |", "| 5000 |", "| 2.00× |", "| 2.00× |", "failed: run: out of memory / oops"} {
+	for _, want := range []string{"| ours (Go worker) |", "| 5000 |", "| **ours ÷ best alternative** | – | – | – | 2.00× | 2.00× |",
+		"| ours (Go worker), dequantize=on ÷ best alternative | – | – | – | 2.50× | 4.00× |", "failed: run: out of memory / oops"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -56,6 +59,7 @@ func TestConfigCheck(t *testing.T) {
 		"contestant": func(c *config) { c.contestants = []string{"transformers@threads=1"} },
 		"variant":    func(c *config) { c.variant = "int8" },
 		"device":     func(c *config) { c.native = []string{"cuda"} },
+		"graphs":     func(c *config) { c.graphs = []string{"tpu"} },
 		"runs":       func(c *config) { c.runs = 0 },
 	} {
 		c := good
