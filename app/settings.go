@@ -61,9 +61,9 @@ type Settings struct {
 	MaxNewTokens      int
 	RepetitionPenalty float64
 	Sampling          Sampling
-	// Unpack4Bit asks the worker to turn q4 files' 4-bit MatMuls into
+	// Unpack4Bit asks the worker to turn a q4 decoder's 4-bit MatMuls into
 	// float32 ones when it runs on WebAssembly (protocol.Load.Dequantize):
-	// about 4× faster answers for about 2 GB more memory.
+	// up to 4× faster answers for about 1.3 GB more memory.
 	Unpack4Bit bool
 }
 

@@ -458,8 +458,8 @@ func TestDecoderLogitsLastPosition(t *testing.T) {
 	if info, _ := engine.Find(p.Model.Decoder.Outputs(), "logits"); len(info.Shape) != 3 || info.Shape[1] != 1 {
 		t.Errorf("dequantized q4 decoder: logits %v; want [batch, 1, vocab]", info.Shape)
 	}
-	if got := p.Dequantized(); !slices.Contains(got, modelconfig.Decoder) || !slices.Contains(got, modelconfig.VisionEncoder) {
-		t.Errorf("dequantized parts %q, want the decoder and the vision encoder", got)
+	if got := p.Dequantized(); !slices.Equal(got, []string{modelconfig.Decoder}) {
+		t.Errorf("dequantized parts %q, want the decoder only", got)
 	}
 	// The float32 MatMuls round differently from the 4-bit kernel: compare
 	// the steps whose onnxruntime margin leaves no tie.

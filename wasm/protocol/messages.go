@@ -27,8 +27,8 @@ type Load struct {
 	Threads int `json:"threads,omitempty"`
 	// WarmUp (nil: true) runs the sessions once at load on WebGPU.
 	WarmUp *bool `json:"warmUp,omitempty"`
-	// Dequantize turns the q4 files' 4-bit MatMuls into float32 ones on
-	// WebAssembly.
+	// Dequantize turns a q4 decoder's 4-bit MatMuls into float32 ones on
+	// WebAssembly (the vision encoder stays q4).
 	Dequantize bool `json:"dequantize,omitempty"`
 	// OneAtATime loads the three sessions one after the other instead of
 	// at once (for benchmarks: what the parallel load buys).
