@@ -63,7 +63,7 @@ type Settings struct {
 	Sampling          Sampling
 	// Unpack4Bit asks the worker to turn a q4 decoder's 4-bit MatMuls into
 	// float32 ones when it runs on WebAssembly (protocol.Load.Dequantize):
-	// up to 4× faster answers for about 1.3 GB more memory.
+	// up to 4× faster answers for about 1.5 GB more memory.
 	Unpack4Bit bool
 }
 

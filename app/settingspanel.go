@@ -66,7 +66,7 @@ var (
 	// The figures are make bench's (README, "What made us faster").
 	unpackChoices = []choice{
 		{Value: "0", Label: "As downloaded: least memory"},
-		{Value: "1", Label: "Unpacked to float32: words up to 4× faster, about 1.3 GB more memory"},
+		{Value: "1", Label: "Unpacked to float32: words up to 4× faster, about 1.5 GB more memory"},
 	}
 	samplingChoices = []choice{
 		{Value: "greedy", Label: "Greedy: always the likeliest word"},
@@ -75,7 +75,7 @@ var (
 )
 
 // unpackHint points a person whose model runs q4 on the CPU to unpackChoices.
-const unpackHint = "Settings → “4-bit weights on the CPU” → Unpacked writes the answer up to 4× faster, for about 1.3 GB more memory."
+const unpackHint = "Settings → “4-bit weights on the CPU” → Unpacked writes the answer up to 4× faster, for about 1.5 GB more memory."
 
 // deviceChoices offers protocol.Devices, in its order.
 func deviceChoices() []choice {
