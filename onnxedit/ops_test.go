@@ -18,9 +18,9 @@ func TestOpCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"Mul": 2, "MatMul": 1, "Add": 1, "Tanh": 1, "com.microsoft.MatMulNBits": 1, "Relu": 1}
-	if !maps.Equal(got, want) {
-		t.Errorf("OpCounts = %v, want %v", got, want)
+	want := Ops{"Mul": 2, "MatMul": 1, "Add": 1, "Tanh": 1, "com.microsoft.MatMulNBits": 1, "Relu": 1}
+	if !maps.Equal(got, want) || got.Total() != 7 {
+		t.Errorf("OpCounts = %v (%d nodes), want %v (7)", got, got.Total(), want)
 	}
 	if _, err := OpCounts(bytes.NewReader([]byte("not a model")), 11); !errors.Is(err, ErrNotONNX) {
 		t.Errorf("OpCounts of garbage: %v, want ErrNotONNX", err)

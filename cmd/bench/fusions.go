@@ -21,11 +21,11 @@ import (
 // level is "all", as ours natively), so this shows which fusions the
 // browser's sessions get, attention's among them.
 type graphOps struct {
-	File   string         `json:"file"`
-	Device string         `json:"device"`
-	Before map[string]int `json:"before"`
-	After  map[string]int `json:"after"`
-	Error  string         `json:"error,omitempty"`
+	File   string       `json:"file"`
+	Device string       `json:"device"`
+	Before onnxedit.Ops `json:"before"`
+	After  onnxedit.Ops `json:"after"`
+	Error  string       `json:"error,omitempty"`
 }
 
 // fusions loads each file of the model on device with
@@ -33,38 +33,39 @@ type graphOps struct {
 // after onnxruntime's optimizations.
 func fusions(ctx context.Context, modelDir string, files []string, device string) []graphOps {
 	out := make([]graphOps, len(files))
-	tmp, err := os.MkdirTemp("", "optimized-")
-	if err == nil {
-		defer os.RemoveAll(tmp)
-	}
-	var e *ortnative.Engine
-	if err == nil {
-		e, err = ortnative.New(ortnative.Options{Device: device, OptimizedGraphs: tmp})
-	}
-	if err == nil {
-		defer e.Close()
-	}
 	for i, file := range files {
-		g := graphOps{File: file, Device: device}
-		if err != nil {
+		out[i] = graphOps{File: file, Device: device}
+	}
+	failAll := func(err error) []graphOps {
+		for i := range out {
+			out[i].Error = firstLine(err.Error())
+		}
+		return out
+	}
+	tmp, err := os.MkdirTemp("", "optimized-")
+	if err != nil {
+		return failAll(err)
+	}
+	defer os.RemoveAll(tmp)
+	e, err := ortnative.New(ortnative.Options{Device: device, OptimizedGraphs: tmp})
+	if err != nil {
+		return failAll(err)
+	}
+	defer e.Close()
+	for i := range out {
+		g := &out[i]
+		var err error
+		if g.Before, g.After, err = optimize(ctx, e, filepath.Join(modelDir, "onnx", g.File), tmp); err != nil {
 			g.Error = firstLine(err.Error())
-			out[i] = g
-			continue
 		}
-		var ferr error
-		g.Before, g.After, ferr = optimize(ctx, e, filepath.Join(modelDir, "onnx", file), tmp)
-		if ferr != nil {
-			g.Error = firstLine(ferr.Error())
-		}
-		out[i] = g
 	}
 	return out
 }
 
 // optimize counts the operators of the file at path, loads it on e, and
 // counts those of the graph onnxruntime wrote to folder.
-func optimize(ctx context.Context, e *ortnative.Engine, path, folder string) (before, after map[string]int, err error) {
-	if before, err = countOps(path); err != nil {
+func optimize(ctx context.Context, e *ortnative.Engine, path, folder string) (before, after onnxedit.Ops, err error) {
+	if before, err = onnxedit.OpCountsFile(path); err != nil {
 		return nil, nil, err
 	}
 	s, err := e.LoadSession(ctx, path)
@@ -72,21 +73,8 @@ func optimize(ctx context.Context, e *ortnative.Engine, path, folder string) (be
 		return nil, nil, err
 	}
 	s.Release()
-	after, err = countOps(filepath.Join(folder, filepath.Base(path)))
+	after, err = onnxedit.OpCountsFile(filepath.Join(folder, filepath.Base(path)))
 	return before, after, err
-}
-
-func countOps(path string) (map[string]int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return onnxedit.OpCounts(f, info.Size())
 }
 
 // fusionsMarkdown lists, for each file and device, the operators whose
@@ -116,14 +104,7 @@ func fusionsMarkdown(graphs []graphOps) string {
 				changed = append(changed, fmt.Sprintf("%s %d → %d", op, g.Before[op], g.After[op]))
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d → %d | %s |\n", g.File, g.Device, sum(g.Before), sum(g.After), strings.Join(changed, ", "))
+		fmt.Fprintf(&b, "| %s | %s | %d → %d | %s |\n", g.File, g.Device, g.Before.Total(), g.After.Total(), strings.Join(changed, ", "))
 	}
 	return b.String()
-}
-
-func sum(counts map[string]int) (n int) {
-	for _, c := range counts {
-		n += c
-	}
-	return n
 }
