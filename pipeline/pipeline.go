@@ -194,7 +194,7 @@ func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, fil
 // the memory of an fp32 decoder in onnxruntime. The rewrite computes the
 // float32 weights a few megabytes at a time as the engine assembles the file
 // where it lives. The vision encoder stays q4: unpacked, it ran no faster
-// (within ±5%, once per picture) for 0.4–1.0 GB more memory.
+// (within the ±8% run-to-run noise, once per picture) for 0.4–1.0 GB more memory.
 func (p *Pipeline) edit(part, file string) engine.Edit {
 	decoder := part == modelconfig.Decoder
 	name := path.Base(file)
@@ -202,18 +202,25 @@ func (p *Pipeline) edit(part, file string) engine.Edit {
 	case p.Dequantize && decoder && strings.Contains(name, "_q4."):
 		return p.dequantizeEdit()
 	case p.Int8MatMul && strings.Contains(name, "_q4"):
-		return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
-			if decoder {
-				if last, err := onnxedit.PlanLastTokenLogits(src, size); err == nil {
-					return last.Then(src, accuracyInt8)
-				}
-			}
-			return accuracyInt8(src, size)
-		})
+		if decoder {
+			return planEdit(afterLastToken(accuracyInt8))
+		}
+		return planEdit(accuracyInt8)
 	case decoder:
 		return planEdit(onnxedit.PlanLastTokenLogits)
 	}
 	return nil
+}
+
+// afterLastToken plans next on top of the decoder's last-position rewrite,
+// or alone where that rewrite does not apply.
+func afterLastToken(next func(io.ReaderAt, int64) (onnxedit.Plan, error)) func(io.ReaderAt, int64) (onnxedit.Plan, error) {
+	return func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+		if last, err := onnxedit.PlanLastTokenLogits(src, size); err == nil {
+			return last.Then(src, next)
+		}
+		return next(src, size)
+	}
 }
 
 // accuracyInt8 plans accuracy_level 4 on every MatMulNBits.
@@ -225,13 +232,9 @@ func accuracyInt8(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 // last-position one. Its float32 weights are computed as the engine
 // assembles the file (onnxedit.Piece.Fill), a few megabytes at a time.
 func (p *Pipeline) dequantizeEdit() engine.Edit {
+	plan := afterLastToken(onnxedit.PlanDequantizeMatMulNBits)
 	return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
-		plan, err := onnxedit.PlanLastTokenLogits(src, size)
-		if err == nil {
-			plan, err = plan.Then(src, onnxedit.PlanDequantizeMatMulNBits)
-		} else {
-			plan, err = onnxedit.PlanDequantizeMatMulNBits(src, size)
-		}
+		plan, err := plan(src, size)
 		if err == nil && slices.ContainsFunc(plan.Pieces, func(pc onnxedit.Piece) bool { return pc.Fill != nil }) {
 			p.mu.Lock()
 			p.dequantized = append(p.dequantized, modelconfig.Decoder)
