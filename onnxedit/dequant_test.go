@@ -772,13 +772,20 @@ func BenchmarkDequantizeFullSize(b *testing.B) {
 	if err != nil {
 		b.Skipf("no regrown q4 decoder: %v", err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		out, err := DequantizeMatMulNBits(orig)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(int64(len(out)))
+	for _, bc := range []struct {
+		name    string
+		rewrite func([]byte) ([]byte, error)
+	}{{"float32", DequantizeMatMulNBits}, {"int8", RequantizeMatMulNBitsInt8}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out, err := bc.rewrite(orig)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(out)))
+			}
+		})
 	}
 }
 
@@ -894,5 +901,113 @@ func TestPlanDequantizeAfterLastToken(t *testing.T) {
 	}
 	if _, err := p.Then(src, PlanLastTokenLogits); err == nil {
 		t.Error("a plan with computed pieces composed as the first of two")
+	}
+}
+
+// int8Bound bounds, for each output, the error of DynamicQuantizeMatMul
+// with W8 = round(W / cs) per column (each weight off by at most cs[j]/2)
+// and A quantized to uint8 per tensor with scale (max(0, max a) −
+// min(0, min a)) / 255 (each a off by at most half that): |Δy[i][j]| ≤
+// Σk |a[i][k]|·cs[j]/2 + sa/2·Σk (|W[k][j]| + cs[j]/2).
+func int8Bound(a, w, cs []float32, m, k, n int) []float64 {
+	lo, hi := 0.0, 0.0
+	for _, v := range a {
+		lo, hi = min(lo, float64(v)), max(hi, float64(v))
+	}
+	sa := (hi - lo) / 255
+	bound := make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var sumA, sumW float64
+			for kk := range k {
+				sumA += math.Abs(float64(a[i*k+kk]))
+				sumW += math.Abs(float64(w[kk*n+j])) + float64(cs[j])/2
+			}
+			bound[i*n+j] = sumA*float64(cs[j])/2 + sa/2*sumW
+		}
+	}
+	return bound
+}
+
+// TestRequantizeInt8HandBuilt checks the int8 rewrite's weights against
+// the formula, and onnxruntime running it against A × W in float64 within
+// the error its two quantizations allow.
+func TestRequantizeInt8HandBuilt(t *testing.T) {
+	cases := []qcase{
+		{name: "packed zero points, odd blocks, K not a multiple", m: 3, k: 40, n: 5, blockSize: 16, zp: "packed"},
+		{name: "default zero point", m: 2, k: 64, n: 7, blockSize: 32},
+		{name: "float zero points", m: 2, k: 48, n: 3, blockSize: 16, zp: "float"},
+		{name: "bias", m: 4, k: 32, n: 6, blockSize: 16, zp: "packed", bias: true},
+		{name: "wide", m: 5, k: 256, n: 300, blockSize: 32, zp: "packed", bias: true},
+	}
+	e := newEngine(t)
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			qn := buildQNode(c, rand.New(rand.NewPCG(uint64(i), 11)))
+			out, err := RequantizeMatMulNBitsInt8(qn.model)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := summarize(t, out)
+			wantInits := []string{"B_int8", "B_int8_scale"}
+			if c.bias {
+				wantInits = append(wantInits, "bias")
+			}
+			if !slices.Equal(s.inits, wantInits) {
+				t.Errorf("initializers %q, want %q", s.inits, wantInits)
+			}
+			if want := map[string]int{"DynamicQuantizeMatMul": 1}; fmt.Sprint(s.ops) != fmt.Sprint(want) {
+				t.Errorf("operators %v, want %v", s.ops, want)
+			}
+			ref := qn.refWeight()
+			cs := make([]float32, c.n)
+			for j := range c.n {
+				var largest float32
+				for k := range c.k {
+					largest = max(largest, float32(math.Abs(float64(ref[k*c.n+j]))))
+				}
+				cs[j] = largest / 127
+			}
+			gotScales, dims := initFloats(t, out, "B_int8_scale")
+			if !slices.Equal(gotScales, cs) || !slices.Equal(dims, []int64{int64(c.n)}) {
+				t.Fatalf("scales %v %v, want %v [%d]", gotScales, dims, cs, c.n)
+			}
+			m, _ := parseModel(memSource(out))
+			g, _ := m.parseGraph()
+			w8, dt, ok := g.initData("B_int8")
+			if !ok || dt != dataTypeInt8 || len(w8) != c.k*c.n {
+				t.Fatalf("B_int8: type %d, %d bytes, readable %v", dt, len(w8), ok)
+			}
+			for idx, v := range ref {
+				want := int8(math.Round(float64(v * (1 / cs[idx%c.n]))))
+				if got := int8(w8[idx]); got != want {
+					t.Fatalf("W8[%d][%d] = %d, want %d", idx/c.n, idx%c.n, got, want)
+				}
+			}
+			a := make([]float32, c.m*c.k)
+			for i := range a {
+				a[i] = float32(rand.NormFloat64())
+			}
+			at, err := e.NewTensor(engine.Float32, []int64{int64(c.m), int64(c.k)}, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer at.Release()
+			got := runAll(t, loadBytes(t, e, "rewritten", out), map[string]engine.Tensor{"A": at})
+			y := make([]float32, c.m*c.n)
+			for i := range c.m {
+				for j := range c.n {
+					sum := 0.0
+					for k := range c.k {
+						sum += float64(a[i*c.k+k]) * float64(ref[k*c.n+j])
+					}
+					if c.bias {
+						sum += float64(qn.biasV[j])
+					}
+					y[i*c.n+j] = float32(sum)
+				}
+			}
+			checkWithin(t, "onnxruntime rewritten", y, got["Y"], int8Bound(a, ref, cs, c.m, c.k, c.n))
+		})
 	}
 }

@@ -200,7 +200,10 @@ func (p *Pipeline) edit(part, file string) engine.Edit {
 	name := path.Base(file)
 	switch {
 	case p.Dequantize && decoder && strings.Contains(name, "_q4."):
-		return p.dequantizeEdit()
+		if p.Int8MatMul {
+			return p.dequantizeEdit(onnxedit.PlanRequantizeMatMulNBitsInt8)
+		}
+		return p.dequantizeEdit(onnxedit.PlanDequantizeMatMulNBits)
 	case p.Int8MatMul && strings.Contains(name, "_q4"):
 		if decoder {
 			return planEdit(afterLastToken(accuracyInt8))
@@ -228,11 +231,12 @@ func accuracyInt8(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 	return onnxedit.PlanMatMulNBitsAccuracy(src, size, onnxedit.AccuracyInt8)
 }
 
-// dequantizeEdit is the Dequantize rewrite of the decoder, on top of the
-// last-position one. Its float32 weights are computed as the engine
-// assembles the file (onnxedit.Piece.Fill), a few megabytes at a time.
-func (p *Pipeline) dequantizeEdit() engine.Edit {
-	plan := afterLastToken(onnxedit.PlanDequantizeMatMulNBits)
+// dequantizeEdit is the Dequantize rewrite of the decoder (unpack: float32
+// weights, or int8 ones with Int8MatMul), on top of the last-position one.
+// Its weights are computed as the engine assembles the file
+// (onnxedit.Piece.Fill), a few megabytes at a time.
+func (p *Pipeline) dequantizeEdit(unpack func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit {
+	plan := afterLastToken(unpack)
 	return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 		plan, err := plan(src, size)
 		if err == nil && slices.ContainsFunc(plan.Pieces, func(pc onnxedit.Piece) bool { return pc.Fill != nil }) {

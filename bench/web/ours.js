@@ -33,7 +33,9 @@ window.bench = {
 
   // option (from cmd/bench's "ours@option") is a variant to compare in the
   // same session: "threads=N", "ort=asyncify" / "ort=jspi" (which build of
-  // onnxruntime-web the worker loads), "warmup=off", "dequantize=on",
+  // onnxruntime-web the worker loads), "warmup=off", "dequantize=on"
+  // (the q4 decoder's weights unpacked to float32), "dequantize=int8" (to
+  // int8, with int8 activations),
   // "load=sequential" (the sessions one after the other), or "int8=on"
   // (the 4-bit MatMuls with int8 activations).
   async load({ model, device, dtype, threads, option }) {
@@ -47,7 +49,10 @@ window.bench = {
     if (key === 'threads') threads = Number(value);
     else if (key === 'ort') url += '?ort=' + encodeURIComponent(value);
     else if (key === 'warmup') warmUp = value !== 'off';
-    else if (key === 'dequantize') dequantize = value === 'on';
+    else if (key === 'dequantize') {
+      dequantize = value === 'on' || value === 'int8';
+      int8MatMul = value === 'int8';
+    }
     else if (key === 'load' && value === 'sequential') oneAtATime = true;
     else if (key === 'int8') int8MatMul = value === 'on';
     else if (option) throw new Error(`unknown option ${option}`);
