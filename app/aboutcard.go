@@ -28,7 +28,7 @@ func (a *aboutCard) Render() goapp.UI {
 					a.fact("Runs on", backendLabel(m.Backend)),
 					a.fact("Variant", variantLabel(m.DType)),
 					goapp.If(len(m.Unpacked) > 0, func() goapp.UI {
-						return a.fact("4-bit weights", "unpacked to float32: "+partsLabel(m.Unpacked))
+						return a.fact("4-bit weights", "unpacked to "+m.UnpackedTo+": "+partsLabel(m.Unpacked))
 					}),
 				)
 			}),

@@ -260,25 +260,35 @@ func TestPageUnpack4Bit(t *testing.T) {
 		t.Errorf("q4 on the CPU: the notice %q does not suggest unpacking", n)
 	}
 	s := p.settings
-	s.Unpack4Bit = true
+	s.Unpack4Bit = UnpackFloat32
 	p.changeSettings(noCtx, s)
-	if load := lastLoad(t, w); !load.Dequantize || p.model.Status != loading {
-		t.Fatalf("after turning unpacking on: load %+v, model %v; want a new load with dequantize", load, p.model.Status)
+	if load := lastLoad(t, w); !load.Dequantize || load.Int8MatMul || p.model.Status != loading {
+		t.Fatalf("after choosing float32: load %+v, model %v; want a new load with dequantize, without int8", load, p.model.Status)
 	}
-	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{modelconfig.VisionEncoder, modelconfig.Decoder}})
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{modelconfig.Decoder}, DequantizedTo: "float32"})
 	if n := fallbackNotice(p); n == "" || strings.Contains(n, unpackHint) {
 		t.Errorf("unpacked: the notice is %q; want the fallback without the hint", n)
 	}
 	html := goapp.HTMLString(newAboutCard(p.model, p.settings.Model))
-	if !strings.Contains(html, "unpacked to float32: vision encoder, language decoder") {
+	if !strings.Contains(html, "unpacked to float32: language decoder") {
 		t.Errorf("the about card does not name the unpacked parts: %s", html)
+	}
+	s.Unpack4Bit = UnpackInt8
+	p.changeSettings(noCtx, s)
+	if load := lastLoad(t, w); !load.Dequantize || !load.Int8MatMul || p.model.Status != loading {
+		t.Fatalf("after choosing int8: load %+v, model %v; want a new load with dequantize and int8", load, p.model.Status)
+	}
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{modelconfig.VisionEncoder, modelconfig.Decoder}, DequantizedTo: "int8"})
+	html = goapp.HTMLString(newAboutCard(p.model, p.settings.Model))
+	if !strings.Contains(html, "unpacked to int8: vision encoder, language decoder") {
+		t.Errorf("the about card does not say int8: %s", html)
 	}
 
 	// On WebGPU the setting acts only if the model falls back to the CPU:
 	// turning it off loads nothing and keeps the chat.
 	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWebGPU, DType: q4})
 	posted := len(w.posted)
-	s.Unpack4Bit = false
+	s.Unpack4Bit = UnpackNone
 	p.changeSettings(noCtx, s)
 	if len(w.posted) != posted || p.model.Status != loaded {
 		t.Errorf("on WebGPU, turning unpacking off posted %v and left the model %v; want nothing posted", types(w)[posted:], p.model.Status)

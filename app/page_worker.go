@@ -95,7 +95,7 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 	p.model.Status = loaded
 	p.model.Backend, p.model.DType, p.model.Notice, p.model.Tiny = string(m.Backend), m.DType, m.Notice, m.Tiny
 	p.model.Text, p.model.Error = "", ""
-	p.model.Defaults, p.model.Variants, p.model.Unpacked = m.Defaults, m.Variants, m.Dequantized
+	p.model.Defaults, p.model.Variants, p.model.Unpacked, p.model.UnpackedTo = m.Defaults, m.Variants, m.Dequantized, m.DequantizedTo
 	p.splitDefault = m.Defaults.Split
 	p.askPersistence()
 	if p.settingsOpen {

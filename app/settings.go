@@ -61,10 +61,35 @@ type Settings struct {
 	MaxNewTokens      int
 	RepetitionPenalty float64
 	Sampling          Sampling
-	// Unpack4Bit asks the worker to turn a q4 decoder's 4-bit MatMuls into
-	// float32 ones when it runs on WebAssembly (protocol.Load.Dequantize):
-	// up to 4× faster answers for about 1.5 GB more memory.
-	Unpack4Bit bool
+	// Unpack4Bit asks the worker to unpack q4's 4-bit MatMuls when it runs
+	// on WebAssembly (protocol.Load.Dequantize), which has no fast 4-bit
+	// kernel.
+	Unpack4Bit Unpack
+}
+
+// Unpack is what q4's 4-bit weights become on WebAssembly. The figures
+// are make bench's (README, "What made us faster").
+type Unpack string
+
+const (
+	// UnpackNone keeps them as downloaded: the reference's arithmetic,
+	// least memory.
+	UnpackNone Unpack = ""
+	// UnpackInt8 makes the vision encoder's and the decoder's int8, with
+	// int8 activations: answers about 3× faster, first token sooner, at
+	// q4's memory; approximate.
+	UnpackInt8 Unpack = "int8"
+	// UnpackFloat32 makes the decoder's float32: answers up to 4× faster,
+	// the reference's arithmetic but for rounding, about 1.5 GB more memory.
+	UnpackFloat32 Unpack = "float32"
+)
+
+// param is the dequantize parameter's value.
+func (u Unpack) param() string {
+	if u == UnpackNone {
+		return "0"
+	}
+	return string(u)
 }
 
 // Defaults and limits of the settings.
@@ -163,7 +188,19 @@ func (s *Settings) set(name, v string) (want string) {
 		}
 		s.Sampling.Seed = seed
 	case paramUnpack4Bit:
-		return setBool(&s.Unpack4Bit, v, "use 1 (unpack 4-bit weights on the CPU) or 0 (don't)")
+		switch u := Unpack(strings.ToLower(v)); u {
+		case UnpackInt8, UnpackFloat32:
+			s.Unpack4Bit = u
+		default: // 1 (float32) and 0, from links made before int8
+			on := false
+			if setBool(&on, v, "use 0 (4-bit weights as downloaded), int8 or float32") != "" {
+				return "use 0 (4-bit weights as downloaded), int8 or float32"
+			}
+			s.Unpack4Bit = UnpackNone
+			if on {
+				s.Unpack4Bit = UnpackFloat32
+			}
+		}
 	}
 	return ""
 }
@@ -279,7 +316,7 @@ func (s Settings) Query(q url.Values, defaults Settings) url.Values {
 	put(paramTopK, strconv.Itoa(s.Sampling.TopK), strconv.Itoa(defaults.Sampling.TopK))
 	put(paramTopP, formatFloat(s.Sampling.TopP), formatFloat(defaults.Sampling.TopP))
 	put(paramSeed, strconv.FormatInt(s.Sampling.Seed, 10), strconv.FormatInt(defaults.Sampling.Seed, 10))
-	put(paramUnpack4Bit, boolParam(s.Unpack4Bit), boolParam(defaults.Unpack4Bit))
+	put(paramUnpack4Bit, s.Unpack4Bit.param(), defaults.Unpack4Bit.param())
 	return out
 }
 

@@ -37,7 +37,9 @@ func TestParseSettings(t *testing.T) {
 		{"seed=-1", func(*Settings) {}, 1},
 		{"model=https://example.org/m/", func(s *Settings) { s.Model = "https://example.org/m/" }, 0},
 		{"model=", func(*Settings) {}, 0},
-		{"dequantize=1", func(s *Settings) { s.Unpack4Bit = true }, 0},
+		{"dequantize=1", func(s *Settings) { s.Unpack4Bit = UnpackFloat32 }, 0},
+		{"dequantize=float32", func(s *Settings) { s.Unpack4Bit = UnpackFloat32 }, 0},
+		{"dequantize=INT8", func(s *Settings) { s.Unpack4Bit = UnpackInt8 }, 0},
 		{"dequantize=off", func(*Settings) {}, 0},
 		{"dequantize=fast", func(*Settings) {}, 1},
 		{"device=cuda&split=2&max_new_tokens=24", func(s *Settings) { s.MaxNewTokens = 24 }, 2},
@@ -66,7 +68,8 @@ func TestSettingsQueryRoundTrip(t *testing.T) {
 		"device=wasm&dtype=fp32&max_new_tokens=24&repetition_penalty=1&split=0",
 		"dtype=decoder%3Dq4%2Cvision%3Dfp16",
 		"model=%2Fmodels%2Fother%2F&temperature=0.7&top_k=40&top_p=0.95&seed=9",
-		"device=wasm&dequantize=1",
+		"device=wasm&dequantize=float32",
+		"device=wasm&dequantize=int8",
 	} {
 		q, _ := url.ParseQuery(query)
 		s, warnings := ParseSettings(q, def)

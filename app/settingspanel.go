@@ -65,8 +65,9 @@ var (
 	// unpackChoices are Settings.Unpack4Bit's; it only acts on WebAssembly.
 	// The figures are make bench's (README, "What made us faster").
 	unpackChoices = []choice{
-		{Value: "0", Label: "As downloaded: least memory"},
-		{Value: "1", Label: "Unpacked to float32: words up to 4× faster, about 1.5 GB more memory"},
+		{Value: UnpackNone.param(), Label: "As downloaded: exact, least memory"},
+		{Value: UnpackInt8.param(), Label: "Unpacked to 8-bit: words about 3× faster, same memory, approximate"},
+		{Value: UnpackFloat32.param(), Label: "Unpacked to float32: words up to 4× faster, about 1.5 GB more memory"},
 	}
 	samplingChoices = []choice{
 		{Value: "greedy", Label: "Greedy: always the likeliest word"},
@@ -75,7 +76,7 @@ var (
 )
 
 // unpackHint points a person whose model runs q4 on the CPU to unpackChoices.
-const unpackHint = "Settings → “4-bit weights on the CPU” → Unpacked writes the answer up to 4× faster, for about 1.5 GB more memory."
+const unpackHint = "Settings → “4-bit weights on the CPU” writes the answer about 3× faster unpacked to 8-bit (approximate), or up to 4× unpacked to float32 (about 1.5 GB more memory)."
 
 // deviceChoices offers protocol.Devices, in its order.
 func deviceChoices() []choice {
@@ -125,7 +126,7 @@ func (c *settingsPanel) Render() goapp.UI {
 					c.selectField("setting-dtype-vision", "Vision encoder", s.DType.Vision, c.partChoices(0), c.onVariant(0)),
 					c.selectField("setting-dtype-embed", "Token embeddings", s.DType.Embed, c.partChoices(1), c.onVariant(1)),
 					c.selectField("setting-dtype-decoder", "Language decoder", s.DType.Decoder, c.partChoices(2), c.onVariant(2)),
-					c.selectField("setting-unpack", "4-bit weights on the CPU (q4)", boolParam(s.Unpack4Bit), unpackChoices, c.onUnpack),
+					c.selectField("setting-unpack", "4-bit weights on the CPU (q4)", s.Unpack4Bit.param(), unpackChoices, c.onUnpack),
 					c.textField("setting-model", paramModel, "Model folder (URL)", s.Model),
 				),
 				c.group("Answers", "",

@@ -109,9 +109,10 @@ type modelState struct {
 	Defaults protocol.Defaults
 	// Variants are those the model folder has (nil: unknown).
 	Variants *protocol.Available
-	// Unpacked are the parts whose 4-bit weights the worker turned into
-	// float32 ones (Settings.Unpack4Bit, on WebAssembly only).
-	Unpacked []string
+	// Unpacked are the parts whose 4-bit weights the worker unpacked, to
+	// UnpackedTo (Settings.Unpack4Bit, on WebAssembly only).
+	Unpacked   []string
+	UnpackedTo string
 }
 
 // progress records one progress message.

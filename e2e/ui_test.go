@@ -78,7 +78,7 @@ func TestDeepLinkSettings(t *testing.T) {
 		"setting-temperature":        "0.5",
 		"setting-top-k":              "20",
 		"setting-seed":               "7",
-		"setting-unpack":             "1",
+		"setting-unpack":             "float32", // dequantize=1, a link from before int8
 	} {
 		if got := eval[string](tb, fmt.Sprintf(`document.getElementById(%q)?.value ?? 'missing'`, id)); got != want {
 			t.Errorf("#%s shows %q, want %q", id, got, want)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -1008,6 +1009,65 @@ func TestRequantizeInt8HandBuilt(t *testing.T) {
 				}
 			}
 			checkWithin(t, "onnxruntime rewritten", y, got["Y"], int8Bound(a, ref, cs, c.m, c.k, c.n))
+		})
+	}
+}
+
+// relRMS is the root mean square of want − got over that of want.
+func relRMS(want, got []float32) float64 {
+	var d, w float64
+	for i := range want {
+		d += (float64(want[i]) - float64(got[i])) * (float64(want[i]) - float64(got[i]))
+		w += float64(want[i]) * float64(want[i])
+	}
+	return math.Sqrt(d / w)
+}
+
+// TestRequantizeInt8Fixture rewrites the tiny fixture's q4 models to int8
+// weights and measures how far their outputs move from the q4 originals'
+// on onnxruntime, against how far q4's move from fp32's: int8 must add at
+// most a third of the error the 4-bit quantization itself makes (measured:
+// 0.11–0.18 of it).
+func TestRequantizeInt8Fixture(t *testing.T) {
+	dir, err := fixture.ModelDir()
+	if err != nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	e := newEngine(t)
+	for _, name := range []string{"vision_encoder_q4", "decoder_model_merged_q4"} {
+		t.Run(name, func(t *testing.T) {
+			orig, err := os.ReadFile(filepath.Join(dir, "onnx", name+".onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := RequantizeMatMulNBitsInt8(orig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if HasMatMulNBits(out) {
+				t.Error("MatMulNBits left")
+			}
+			so, sr := loadBytes(t, e, "original", orig), loadBytes(t, e, "rewritten", out)
+			in := fixtureInputs(t, e, so, dir)
+			want, got := runAll(t, so, in), runAll(t, sr, in)
+			// The yardstick: how far q4 itself is from fp32.
+			fp32, err := os.ReadFile(filepath.Join(dir, "onnx", strings.TrimSuffix(name, "_q4")+".onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := runAll(t, loadBytes(t, e, "fp32", fp32), in)
+			for _, k := range slices.Sorted(maps.Keys(want)) {
+				if strings.HasPrefix(k, "present.") && k != "present.0.key" {
+					continue
+				}
+				diff, scale := maxDiff(want[k], got[k])
+				int8Err, q4Err := relRMS(want[k], got[k]), relRMS(ref[k], want[k])
+				t.Logf("%s: int8 against q4: rms error %.3g of rms, max abs diff %.3g of largest %.3g; q4 against fp32: rms error %.3g",
+					k, int8Err, diff, scale, q4Err)
+				if int8Err > q4Err/3 {
+					t.Errorf("%s: int8 moves %.3g (rms) from q4, more than a third of q4's own %.3g from fp32", k, int8Err, q4Err)
+				}
+			}
 		})
 	}
 }

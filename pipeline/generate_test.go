@@ -493,8 +493,9 @@ func TestDecoderLogitsLastPosition(t *testing.T) {
 	}
 	t.Logf("int8 q4 on %s: %d of the first %d tokens equal onnxruntime's q4", pc.c.ID, fixture.FirstDiff(ans.Tokens, want), len(want))
 
-	// Both: the decoder unpacked to int8 weights (DynamicQuantizeMatMul),
-	// still last-position logits; approximate, so the tokens are logged.
+	// Both: the decoder and the vision encoder unpacked to int8 weights
+	// (DynamicQuantizeMatMul), still last-position logits; approximate, so
+	// the tokens are logged.
 	pu := openFixture(t)
 	pu.Dequantize, pu.Int8MatMul = true, true
 	if err := pu.LoadModel(context.Background(), eng, modelconfig.SameVariant("q4")); err != nil {
@@ -504,8 +505,8 @@ func TestDecoderLogitsLastPosition(t *testing.T) {
 	if info, _ := engine.Find(pu.Model.Decoder.Outputs(), "logits"); len(info.Shape) != 3 || info.Shape[1] != 1 {
 		t.Errorf("int8-unpacked q4 decoder: logits %v; want [batch, 1, vocab]", info.Shape)
 	}
-	if got := pu.Dequantized(); !slices.Equal(got, []string{modelconfig.Decoder}) {
-		t.Errorf("int8-unpacked parts %q, want the decoder only", got)
+	if got := pu.Dequantized(); !slices.Equal(slices.Sorted(slices.Values(got)), []string{modelconfig.Decoder, modelconfig.VisionEncoder}) {
+		t.Errorf("int8-unpacked parts %q, want the decoder and the vision encoder", got)
 	}
 	ans, err = answer(pu, pc, sample.Options{})
 	if err != nil || len(ans.Tokens) == 0 {

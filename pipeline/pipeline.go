@@ -35,8 +35,9 @@ type Pipeline struct {
 	Expander  prompt.Expander
 	Model     *generate.Model
 	// Dequantize, set before LoadModel, turns the 4-bit MatMuls of a q4
-	// decoder into float32 ones at load (see edit): for engines without a
-	// fast 4-bit kernel.
+	// decoder into float32 ones at load, or, with Int8MatMul, those of every
+	// q4 sub-model into int8 ones (see edit): for engines without a fast
+	// 4-bit kernel.
 	Dequantize bool
 	// OneAtATime makes LoadModel load the sessions one after the other, to
 	// measure what loading them at once buys.
@@ -47,17 +48,29 @@ type Pipeline struct {
 	Int8MatMul bool
 
 	// dequantized are the parts whose 4-bit MatMuls Dequantize planned to
-	// turn into float32 ones, by the last LoadModel.
+	// unpack, by the last LoadModel.
 	mu          sync.Mutex
 	dequantized []string
 }
 
 // Dequantized lists the parts (modelconfig.Decoder, …) whose 4-bit MatMuls
-// the last LoadModel turned into float32 ones (Dequantize), in no order.
+// the last LoadModel unpacked (Dequantize: to float32, or int8 with Int8MatMul), in no order.
 func (p *Pipeline) Dequantized() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.dequantized)
+}
+
+// DequantizedTo is what Dequantized's parts were unpacked to: "int8" (with
+// Int8MatMul) or "float32"; "" when none was.
+func (p *Pipeline) DequantizedTo() string {
+	switch {
+	case len(p.Dequantized()) == 0:
+		return ""
+	case p.Int8MatMul:
+		return "int8"
+	}
+	return "float32"
 }
 
 // Open reads the configuration, tokenizer and chat template of a model folder.
@@ -193,21 +206,26 @@ func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, fil
 // several times faster as float32 MatMuls (see the README's benchmark), at
 // the memory of an fp32 decoder in onnxruntime. The rewrite computes the
 // float32 weights a few megabytes at a time as the engine assembles the file
-// where it lives. The vision encoder stays q4: unpacked, it ran no faster
-// (within the ±8% run-to-run noise, once per picture) for 0.4–1.0 GB more memory.
+// where it lives. The vision encoder stays q4: unpacked to float32, it ran
+// no faster (within the ±8% run-to-run noise, once per picture) for
+// 0.4–1.0 GB more memory.
+//
+// With both, every q4 sub-model's 4-bit MatMuls become int8 ones
+// (onnxedit.PlanRequantizeMatMulNBitsInt8): nearly float32's decode at
+// q4's memory, and the vision encoder 1.4× faster, since onnxruntime-web's
+// integer GEMM outruns its float32 one there; approximate answers.
 func (p *Pipeline) edit(part, file string) engine.Edit {
 	decoder := part == modelconfig.Decoder
-	name := path.Base(file)
+	q4 := strings.Contains(path.Base(file), "_q4")
+	unpack4 := p.Dequantize && strings.Contains(path.Base(file), "_q4.")
 	switch {
-	case p.Dequantize && decoder && strings.Contains(name, "_q4."):
-		if p.Int8MatMul {
-			return p.dequantizeEdit(onnxedit.PlanRequantizeMatMulNBitsInt8)
-		}
-		return p.dequantizeEdit(onnxedit.PlanDequantizeMatMulNBits)
-	case p.Int8MatMul && strings.Contains(name, "_q4"):
-		if decoder {
-			return planEdit(afterLastToken(accuracyInt8))
-		}
+	case unpack4 && p.Int8MatMul:
+		return p.unpackEdit(part, onnxedit.PlanRequantizeMatMulNBitsInt8)
+	case unpack4 && decoder:
+		return p.unpackEdit(part, onnxedit.PlanDequantizeMatMulNBits)
+	case p.Int8MatMul && q4 && decoder:
+		return planEdit(afterLastToken(accuracyInt8))
+	case p.Int8MatMul && q4:
 		return planEdit(accuracyInt8)
 	case decoder:
 		return planEdit(onnxedit.PlanLastTokenLogits)
@@ -231,17 +249,21 @@ func accuracyInt8(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 	return onnxedit.PlanMatMulNBitsAccuracy(src, size, onnxedit.AccuracyInt8)
 }
 
-// dequantizeEdit is the Dequantize rewrite of the decoder (unpack: float32
-// weights, or int8 ones with Int8MatMul), on top of the last-position one.
-// Its weights are computed as the engine assembles the file
-// (onnxedit.Piece.Fill), a few megabytes at a time.
-func (p *Pipeline) dequantizeEdit(unpack func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit {
-	plan := afterLastToken(unpack)
+// unpackEdit is the Dequantize rewrite of a sub-model (unpack: to float32
+// weights, or int8 ones with Int8MatMul), on top of the decoder's
+// last-position one; it records the part as unpacked. Its weights are
+// computed as the engine assembles the file (onnxedit.Piece.Fill), a few
+// megabytes at a time.
+func (p *Pipeline) unpackEdit(part string, unpack func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit {
+	plan := unpack
+	if part == modelconfig.Decoder {
+		plan = afterLastToken(unpack)
+	}
 	return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 		plan, err := plan(src, size)
 		if err == nil && slices.ContainsFunc(plan.Pieces, func(pc onnxedit.Piece) bool { return pc.Fill != nil }) {
 			p.mu.Lock()
-			p.dequantized = append(p.dequantized, modelconfig.Decoder)
+			p.dequantized = append(p.dequantized, part)
 			p.mu.Unlock()
 		}
 		return plan, err

@@ -102,10 +102,28 @@ func TestWorker(t *testing.T) {
 	t.Run("wasm/q4/dequantize", func(t *testing.T) {
 		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: true}, ""), loadTimeout)
 		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
-		if got := r.loaded(t).Dequantized; !slices.Equal(got, []string{modelconfig.Decoder}) {
-			t.Errorf("dequantized parts %q, want the decoder only", got)
+		if got := r.loaded(t).Dequantized; !slices.Equal(got, []string{modelconfig.Decoder}) || r.loaded(t).DequantizedTo != "float32" {
+			t.Errorf("dequantized parts %q to %q, want the decoder only, to float32", got, r.loaded(t).DequantizedTo)
 		}
 		checkQuantized(t, b, pngs[:1], "q4")
+	})
+	// Unpacked to int8 the answers are approximate: they must come, from
+	// onnxruntime-web's DynamicQuantizeMatMul, and are logged against q4's.
+	t.Run("wasm/q4/dequantize-int8", func(t *testing.T) {
+		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: true, Int8MatMul: true}, ""), loadTimeout)
+		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
+		loaded := r.loaded(t)
+		if got := slices.Sorted(slices.Values(loaded.Dequantized)); !slices.Equal(got, []string{modelconfig.Decoder, modelconfig.VisionEncoder}) || loaded.DequantizedTo != "int8" {
+			t.Errorf("dequantized parts %q to %q, want the decoder and the vision encoder to int8", got, loaded.DequantizedTo)
+		}
+		c := pngs[0]
+		r = b.mustCall(t, askCase(c, 1), askTimeout)
+		checkReadBack(t, r)
+		done := r.done(t)
+		if len(done.Tokens) == 0 {
+			t.Fatalf("%s int8: no tokens", c.ID)
+		}
+		t.Logf("%-22s int8  %s · %s", c.ID, agreement(done.Tokens, c.ORTTokens["q4"]), figures(r))
 	})
 	t.Run("webgpu/fp32", func(t *testing.T) {
 		before := s.modelRequests()

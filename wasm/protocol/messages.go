@@ -28,7 +28,8 @@ type Load struct {
 	// WarmUp (nil: true) runs the sessions once at load on WebGPU.
 	WarmUp *bool `json:"warmUp,omitempty"`
 	// Dequantize turns a q4 decoder's 4-bit MatMuls into float32 ones on
-	// WebAssembly (the vision encoder stays q4).
+	// WebAssembly (the vision encoder stays q4); with Int8MatMul, those of
+	// the vision encoder and the decoder into int8 ones.
 	Dequantize bool `json:"dequantize,omitempty"`
 	// OneAtATime loads the three sessions one after the other instead of
 	// at once (for benchmarks: what the parallel load buys).
@@ -132,8 +133,9 @@ type Loaded struct {
 	// LastTokenLogits: the decoder computes the last position's logits only.
 	LastTokenLogits bool `json:"lastTokenLogits"`
 	// Dequantized are the parts whose 4-bit MatMuls load's Dequantize
-	// made float32 ones.
-	Dequantized []string `json:"dequantized,omitempty"`
+	// unpacked, to DequantizedTo: "float32" or "int8".
+	Dequantized   []string `json:"dequantized,omitempty"`
+	DequantizedTo string   `json:"dequantizedTo,omitempty"`
 	// Variants are those the folder has (nil: it could not tell).
 	Variants *Available `json:"variants"`
 	Defaults Defaults   `json:"defaults"`

@@ -58,6 +58,7 @@ func (w *worker) load(req *protocol.Load) {
 		Threads:         m.eng.Threads(),
 		LastTokenLogits: lastTokenLogits(m.pipe),
 		Dequantized:     m.pipe.Dequantized(),
+		DequantizedTo:   m.pipe.DequantizedTo(),
 		Variants:        protocol.AvailableOf(m.available),
 		Defaults:        protocol.DefaultsOf(m.pipe.Config),
 	})
