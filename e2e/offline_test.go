@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -91,27 +92,52 @@ func dropConnection(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-// goOffline cuts the site's network, and the tab's and its service
-// worker's in Chromium's network emulation too (navigator.onLine is false).
+// goOffline cuts the site's network: from now on it drops every
+// connection, which is what the offline tests rest on. Chromium's network
+// emulation is told too, so that navigator.onLine is false as on a device
+// in flight mode; its commands differ between Chromium versions (the
+// per-rule one and overrideNetworkState since about 141, the single
+// emulateNetworkConditions before: CI once had a Chromium that refused the
+// former's parameters), so each is tried in turn and what took is logged.
 func (s *pwaSite) goOffline(tb *tab) {
 	tb.t.Helper()
 	s.offline.Store(true)
-	emulate := true
-	_, err := chromedp.Call(tb.ctx, network.Enable, network.EnableParams{})
-	if err == nil {
-		_, err = chromedp.Call(tb.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			EmulateOfflineServiceWorker: &emulate,
-			MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
-		})
+	if _, err := chromedp.Call(tb.ctx, network.Enable, network.EnableParams{}); err != nil {
+		tb.t.Fatalf("network.enable: %v", err)
 	}
-	if err == nil {
-		_, err = chromedp.Call(tb.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{
+	emulate := true
+	_, byRule := chromedp.Call(tb.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &emulate,
+		MatchedNetworkConditions:    []*network.Conditions{{Offline: true, DownloadThroughput: -1, UploadThroughput: -1}},
+	})
+	if byRule == nil {
+		_, byRule = chromedp.Call(tb.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{
 			Offline: true, DownloadThroughput: -1, UploadThroughput: -1,
 		})
 	}
-	if err != nil {
-		tb.t.Fatalf("emulate offline: %v", err)
+	if byRule == nil {
+		tb.t.Log("Chromium emulates offline (emulateNetworkConditionsByRule, overrideNetworkState)")
+		return
 	}
+	_, single := chromedp.Call(tb.ctx, emulateNetworkConditions, legacyNetworkConditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+	if single == nil {
+		tb.t.Logf("Chromium emulates offline (emulateNetworkConditions; the per-rule commands: %v)", byRule)
+		return
+	}
+	tb.t.Logf("Chromium's offline emulation refused (%v; %v): only the site is offline", byRule, single)
+}
+
+// emulateNetworkConditions is Network.emulateNetworkConditions, the one
+// command of Chromium versions before the per-rule one (cdproto no longer
+// has it).
+var emulateNetworkConditions = cdp.Command[legacyNetworkConditions, struct{}]{Method: "Network.emulateNetworkConditions"}
+
+// legacyNetworkConditions are emulateNetworkConditions's parameters.
+type legacyNetworkConditions struct {
+	Offline            bool    `json:"offline"`
+	Latency            float64 `json:"latency"`
+	DownloadThroughput float64 `json:"downloadThroughput"`
+	UploadThroughput   float64 `json:"uploadThroughput"`
 }
 
 // pollJS evaluates the JS expression (promises awaited) until it is true.
