@@ -728,48 +728,54 @@ func (w *weight) writeTo(out io.Writer) error {
 }
 
 // dequantizeColumns writes W's columns [lo, hi) of the rows of blocks
-// [blk0, blk1) into raw (which starts at block blk0's first row), row by
-// row of W, so that the writes (a row of W) are sequential and only the
-// reads of B (an eighth of a float32 row) jump. For each block of K, each
-// column's 16 possible values are computed once into a table, then each of
-// the block's rows is filled left to right by looking its nibbles up. Int8
+// [blk0, blk1) into raw (which starts at block blk0's first row). It goes
+// column by column of each block: the column's 16 possible values are
+// computed into a table, then its blob of B (blockSize/2 contiguous bytes)
+// is looked up into the block's rows, so B is read in order and each of
+// the block's rows is written left to right as the columns advance. Int8
 // values are W / the column's scale, rounded to nearest, ties away from
 // zero.
 func (w *weight) dequantizeColumns(raw []byte, blk0, blk1, lo, hi int) {
 	blocks := (w.k + w.blockSize - 1) / w.blockSize
 	blob := w.blockSize / 2
-	size := w.elemSize()
-	stride := size * w.n
-	table := make([]byte, 16*size*(hi-lo)) // [column][q], as written
+	stride := w.elemSize() * w.n
+	var table [16]uint32
 	for blk := blk0; blk < blk1; blk++ {
-		for c := range hi - lo {
-			scale, zp := w.blockParams(lo+c, blk)
-			for q := range 16 {
-				v := (float32(q) - zp) * scale
-				if w.int8 {
-					v *= 1 / w.colScales[lo+c]
-					table[16*c+q] = byte(int8(min(127, max(-127, math.Round(float64(v))))))
-				} else {
-					binary.LittleEndian.PutUint32(table[4*(16*c+q):], math.Float32bits(v))
-				}
-			}
-		}
-		k0 := blk * w.blockSize
-		for j := range min(w.blockSize, w.k-k0) {
-			r := (k0 - blk0*w.blockSize + j) * stride
-			row := raw[r+size*lo : r+size*hi]
-			shift := 4 * (j & 1)
-			src := blk*blob + j/2 // in B's row n, at n*blocks*blob + src
+		rows := min(w.blockSize, w.k-blk*w.blockSize)
+		base := (blk - blk0) * w.blockSize * stride
+		for n := lo; n < hi; n++ {
+			scale, zp := w.blockParams(n, blk)
+			src := w.b[(n*blocks+blk)*blob:][:blob]
 			if w.int8 {
-				for c := range row {
-					row[c] = table[16*c+int(w.b[(lo+c)*blocks*blob+src]>>shift&0xf)]
+				inverse := 1 / w.colScales[n]
+				for q := range table {
+					table[q] = uint32(roundInt8((float32(q) - zp) * scale * inverse))
+				}
+				out := raw[base+n:]
+				for j := range rows {
+					out[j*stride] = byte(table[src[j/2]>>(4*(j&1))&0xf])
 				}
 				continue
 			}
-			for c := range hi - lo {
-				q := int(w.b[(lo+c)*blocks*blob+src] >> shift & 0xf)
-				copy(row[4*c:4*c+4], table[4*(16*c+q):])
+			for q := range table {
+				table[q] = math.Float32bits((float32(q) - zp) * scale)
+			}
+			out := raw[base+4*n:]
+			for j := range rows {
+				binary.LittleEndian.PutUint32(out[j*stride:], table[src[j/2]>>(4*(j&1))&0xf])
 			}
 		}
 	}
+}
+
+// roundInt8 is v rounded to nearest, ties away from zero (math.Round), and
+// clamped to [−127, 127], as a two's-complement byte.
+func roundInt8(v float32) byte {
+	r := float64(v) // v ± 0.5 is exact in float64
+	if r < 0 {
+		r = max(-127, r-0.5)
+	} else {
+		r = min(127, r+0.5)
+	}
+	return byte(int8(r))
 }
