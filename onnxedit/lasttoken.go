@@ -30,7 +30,6 @@ package onnxedit
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -309,9 +308,9 @@ func (g *graph) freshNames() sliceNames {
 // appendSliceNodes appends, as GraphProto.node fields, three Constant nodes
 // and Slice(hidden, starts, ends, axes) → names.sliced.
 func appendSliceNodes(dst []byte, hidden string, names sliceNames) []byte {
-	dst = appendConstantNode(dst, names.starts, -1)
-	dst = appendConstantNode(dst, names.ends, math.MaxInt64)
-	dst = appendConstantNode(dst, names.axes, seqAxis)
+	dst = appendInt64sConstant(dst, names.starts, -1)
+	dst = appendInt64sConstant(dst, names.ends, math.MaxInt64)
+	dst = appendInt64sConstant(dst, names.axes, seqAxis)
 	var n []byte
 	for _, in := range []string{hidden, names.starts, names.ends, names.axes} {
 		n = appendStringField(n, nodeInput, in)
@@ -319,27 +318,6 @@ func appendSliceNodes(dst []byte, hidden string, names sliceNames) []byte {
 	n = appendStringField(n, nodeOutput, names.sliced)
 	n = appendStringField(n, nodeName, names.prefix+"/Slice")
 	n = appendStringField(n, nodeOpType, "Slice")
-	return appendBytesField(dst, graphNode, n)
-}
-
-// appendConstantNode appends a Constant node whose value is the int64
-// tensor [v], output as value.
-func appendConstantNode(dst []byte, value string, v int64) []byte {
-	var t []byte
-	t = appendBytesField(t, tensorDims, appendVarint(nil, 1)) // packed dims [1]
-	t = appendVarintField(t, tensorDataType, dataTypeInt64)
-	t = appendBytesField(t, tensorRawData, binary.LittleEndian.AppendUint64(nil, uint64(v)))
-
-	var attr []byte
-	attr = appendStringField(attr, attrName, "value")
-	attr = appendBytesField(attr, attrTensor, t)
-	attr = appendVarintField(attr, attrType, attrTypeTensor)
-
-	var n []byte
-	n = appendStringField(n, nodeOutput, value)
-	n = appendStringField(n, nodeName, value+"/Constant")
-	n = appendStringField(n, nodeOpType, "Constant")
-	n = appendBytesField(n, nodeAttribute, attr)
 	return appendBytesField(dst, graphNode, n)
 }
 

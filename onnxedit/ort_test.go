@@ -41,6 +41,7 @@ type textConfig struct {
 	KVHeads int `json:"num_key_value_heads"`
 	HeadDim int `json:"head_dim"`
 	Vocab   int `json:"vocab_size"`
+	Layers  int `json:"num_hidden_layers"`
 }
 
 func setup(tb testing.TB) (*ortnative.Engine, string, textConfig) {
