@@ -36,8 +36,9 @@ window.bench = {
   // onnxruntime-web the worker loads), "warmup=off", "dequantize=on"
   // (the q4 decoder's weights unpacked to float32), "dequantize=int8" (to
   // int8, with int8 activations),
-  // "load=sequential" (the sessions one after the other), or "int8=on"
-  // (the 4-bit MatMuls with int8 activations).
+  // "load=sequential" (the sessions one after the other), "int8=on"
+  // (the 4-bit MatMuls with int8 activations), or "attention=repeated" (the
+  // export's attention, repeating the shared key/value heads).
   async load({ model, device, dtype, threads, option }) {
     const start = performance.now();
     let url = '/web/worker.js';
@@ -45,6 +46,7 @@ window.bench = {
     let dequantize = false;
     let oneAtATime = false;
     let int8MatMul = false;
+    let repeatKV = false;
     const [key, value] = (option || '').split('=');
     if (key === 'threads') threads = Number(value);
     else if (key === 'ort') url += '?ort=' + encodeURIComponent(value);
@@ -55,11 +57,12 @@ window.bench = {
     }
     else if (key === 'load' && value === 'sequential') oneAtATime = true;
     else if (key === 'int8') int8MatMul = value === 'on';
+    else if (key === 'attention') repeatKV = value === 'repeated';
     else if (option) throw new Error(`unknown option ${option}`);
     worker = new Worker(url, { type: 'module' });
     worker.onmessage = onMessage;
     worker.onerror = (e) => pending && pending.reject(new Error(e.message));
-    const msg = { type: 'load', model, base: location.href, device, dtype, warmUp, dequantize, oneAtATime, int8MatMul };
+    const msg = { type: 'load', model, base: location.href, device, dtype, warmUp, dequantize, oneAtATime, int8MatMul, repeatKV };
     if (threads) msg.threads = threads;
     const loaded = await request(msg, ['loaded']);
     return {

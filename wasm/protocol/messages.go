@@ -34,6 +34,10 @@ type Load struct {
 	// OneAtATime loads the three sessions one after the other instead of
 	// at once (for benchmarks: what the parallel load buys).
 	OneAtATime bool `json:"oneAtATime,omitempty"`
+	// RepeatKV keeps the export's attention, which repeats the shared
+	// key/value heads at every step (for benchmarks: what reading them in
+	// place buys).
+	RepeatKV bool `json:"repeatKV,omitempty"`
 	// Int8MatMul lets the q4 and q4f16 files' 4-bit MatMuls quantize their
 	// activations to int8 (accuracy_level 4): faster on CPUs, answers no
 	// longer the reference's.

@@ -117,6 +117,7 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
 	pipe.OneAtATime = load.OneAtATime
 	pipe.Int8MatMul = load.Int8MatMul
+	pipe.RepeatKV = load.RepeatKV
 	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
