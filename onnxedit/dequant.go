@@ -233,15 +233,7 @@ func planDequant(g *graph, toInt8 bool) (*dequantPlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
 	}
-	used := g.usedNames(outer)
-	fresh := func(base string) string {
-		name := base
-		for i := 2; used[name]; i++ {
-			name = fmt.Sprintf("%s_%d", base, i)
-		}
-		used[name] = true
-		return name
-	}
+	fresh := unusedNamer(g.usedNames(outer))
 	for i := range g.nodes {
 		n := &g.nodes[i]
 		if !n.is("MatMulNBits", "com.microsoft") {
@@ -488,6 +480,20 @@ func nodeSubgraphRefs(node []byte, refs map[string]int) error {
 			})
 		})
 	})
+}
+
+// unusedNamer returns a function that names a new value or node: base, or
+// base_2, base_3, ... where used (the names in a graph, usedNames) has it;
+// each name it returns is then used.
+func unusedNamer(used map[string]bool) func(base string) string {
+	return func(base string) string {
+		name := base
+		for i := 2; used[name]; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		used[name] = true
+		return name
+	}
 }
 
 // usedNames are the names of g's nodes, values, inputs and initializers,

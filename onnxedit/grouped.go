@@ -59,15 +59,7 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 	if err != nil {
 		return Plan{}, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
 	}
-	used := g.usedNames(outer)
-	fresh := func(base string) string {
-		name := base
-		for i := 2; used[name]; i++ {
-			name = fmt.Sprintf("%s_%d", base, i)
-		}
-		used[name] = true
-		return name
-	}
+	fresh := unusedNamer(g.usedNames(outer))
 	rep := int64(heads / kvHeads)
 	consumers := maps.Clone(g.consumers)
 	var (
