@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.runs, "runs", 2, "runs of each measurement; the last is reported")
 	fs.IntVar(&c.tokens, "tokens", 32, "new tokens per answer (greedy; end-of-sequence held back)")
 	fs.IntVar(&c.threads, "threads", 0, "WebAssembly threads for every contestant (0: each one's default)")
-	fs.StringVar(&native, "native", "cpu", "devices to time the native command line (-smolvlm) on: cpu, webgpu, or none")
+	fs.StringVar(&native, "native", "cpu", "devices to time the native command line (-smolvlm) on: cpu, webgpu, or none; cpu@attention=repeated and webgpu@attention=repeated add a run with the export's attention (caption -attention repeated)")
 	fs.StringVar(&graphs, "graphs", "cpu", "native execution providers to count the operators of onnxruntime's optimized graphs on: cpu, webgpu, or none")
 	fs.StringVar(&c.smolvlm, "smolvlm", "bin/smolvlm", "the native command line (make build)")
 	fs.StringVar(&c.chromium, "chromium", envOr("CHROMIUM", headless.DefaultPath), "Chromium to drive")
@@ -116,8 +116,9 @@ func (c config) check() error {
 	}
 	for flag, devices := range map[string][]string{"native": c.native, "graphs": c.graphs} {
 		for _, d := range devices {
-			if d != "cpu" && d != "webgpu" {
-				return fmt.Errorf("-%s: unknown device %q (have cpu, webgpu, none)", flag, d)
+			device, option, withOption := strings.Cut(d, "@")
+			if device != "cpu" && device != "webgpu" || withOption && (flag != "native" || option != "attention=repeated") {
+				return fmt.Errorf("-%s: unknown device %q (have cpu, webgpu, none; -native also cpu@attention=repeated, webgpu@attention=repeated)", flag, d)
 			}
 		}
 	}

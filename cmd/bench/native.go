@@ -14,8 +14,11 @@ import (
 )
 
 // nativeRun times bin/smolvlm caption on the same files and picture: the
-// onnxruntime build that onnxruntime-node ships, on the CPU.
+// onnxruntime build that onnxruntime-node ships, on the CPU or on WebGPU.
+// device may carry "@attention=repeated" (caption -attention repeated),
+// which makes the row contestant "native@attention=repeated".
 func nativeRun(ctx context.Context, cfg config, modelDir, picture string, pc pictureCase, device string) (result, error) {
+	device, option, withOption := strings.Cut(device, "@")
 	// The native WebGPU rows get their own table: the browser's webgpu
 	// table compares browser contestants.
 	backend := device
@@ -23,11 +26,17 @@ func nativeRun(ctx context.Context, cfg config, modelDir, picture string, pc pic
 		backend = "webgpu-native"
 	}
 	res := result{Contestant: "native", Backend: backend, RanOn: device}
+	if withOption {
+		res.Contestant += "@" + option
+	}
 	args := []string{"caption", "-model", modelDir, "-image", picture, "-prompt", cfg.prompt,
 		"-split=" + strconv.FormatBool(pc.Split), "-variant", cfg.variant,
 		"-max-new-tokens", strconv.Itoa(cfg.tokens), "-min-new-tokens", strconv.Itoa(cfg.tokens), "-json"}
 	if device != "cpu" {
 		args = append(args, "-device", device)
+	}
+	if option == "attention=repeated" {
+		args = append(args, "-attention", "repeated")
 	}
 	cmd := exec.CommandContext(ctx, cfg.smolvlm, args...)
 	var stdout, stderr bytes.Buffer

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -64,7 +65,7 @@ func markdown(rep report, cfg config) string {
 		}
 		b.WriteString("\n|---|" + strings.Repeat("---:|", len(metrics)) + "\n")
 		var rows []result
-		for _, who := range append(append([]string{}, cfg.contestants...), "native") {
+		for _, who := range append(append([]string{}, cfg.contestants...), nativeContestants(cfg.native)...) {
 			if r, ok := last[[3]string{name, backend, who}]; ok {
 				rows = append(rows, r)
 			}
@@ -158,4 +159,16 @@ func num(v *float64, digits int) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.*f", digits, *v)
+}
+
+// nativeContestants are the native rows' contestants: "native", then
+// "native@option" for each option of -native's devices, in order.
+func nativeContestants(devices []string) []string {
+	out := []string{"native"}
+	for _, d := range devices {
+		if _, option, ok := strings.Cut(d, "@"); ok && !slices.Contains(out, "native@"+option) {
+			out = append(out, "native@"+option)
+		}
+	}
+	return out
 }

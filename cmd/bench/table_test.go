@@ -33,11 +33,15 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 		{Case: "512", Backend: "wasm", Contestant: "transformers", Run: 2, TTFTMs: ptr(10000), DecodeTps: ptr(3)},
 		{Case: "512", Backend: "wasm", Contestant: "ortloop", Run: 2, Error: "run: out of memory | oops"},
 		{Case: "512", Backend: "wasm", Contestant: "ours@dequantize=on", Run: 2, TTFTMs: ptr(4000), DecodeTps: ptr(12)},
+		{Case: "512", Backend: "cpu", Contestant: "native", Run: 2, TTFTMs: ptr(1000), DecodeTps: ptr(60)},
+		{Case: "512", Backend: "cpu", Contestant: "native@attention=repeated", Run: 2, TTFTMs: ptr(1100), DecodeTps: ptr(55)},
 	}}
 	cfg.contestants = append(cfg.contestants, "ours@dequantize=on")
+	cfg.native = []string{"cpu", "cpu@attention=repeated"}
 	md := markdown(rep, cfg)
 	for _, want := range []string{"| ours (Go worker) |", "| 5000 |", "| **ours ÷ best alternative** | – | – | – | 2.00× | 2.00× |",
-		"| ours (Go worker), dequantize=on ÷ best alternative | – | – | – | 2.50× | 4.00× |", "failed: run: out of memory / oops"} {
+		"| ours (Go worker), dequantize=on ÷ best alternative | – | – | – | 2.50× | 4.00× |", "failed: run: out of memory / oops",
+		"| ours, native CLI | – | – | – | 1000 | 60.0 |", "| ours, native CLI, attention=repeated | – | – | – | 1100 | 55.0 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -49,18 +53,20 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 
 func TestConfigCheck(t *testing.T) {
 	good := config{runs: 2, tokens: 32, variant: "q4", cases: []string{"512"}, backends: []string{"wasm"},
-		contestants: []string{"ours", "ours@threads=1", "transformers"}, native: []string{"cpu"}}
+		contestants: []string{"ours", "ours@threads=1", "transformers"}, native: []string{"cpu", "webgpu@attention=repeated"}}
 	if err := good.check(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
 	for name, mutate := range map[string]func(*config){
-		"case":       func(c *config) { c.cases = []string{"1024"} },
-		"backend":    func(c *config) { c.backends = []string{"webgl"} },
-		"contestant": func(c *config) { c.contestants = []string{"transformers@threads=1"} },
-		"variant":    func(c *config) { c.variant = "int8" },
-		"device":     func(c *config) { c.native = []string{"cuda"} },
-		"graphs":     func(c *config) { c.graphs = []string{"tpu"} },
-		"runs":       func(c *config) { c.runs = 0 },
+		"case":          func(c *config) { c.cases = []string{"1024"} },
+		"backend":       func(c *config) { c.backends = []string{"webgl"} },
+		"contestant":    func(c *config) { c.contestants = []string{"transformers@threads=1"} },
+		"variant":       func(c *config) { c.variant = "int8" },
+		"device":        func(c *config) { c.native = []string{"cuda"} },
+		"graphs":        func(c *config) { c.graphs = []string{"tpu"} },
+		"native option": func(c *config) { c.native = []string{"cpu@int8=on"} },
+		"graphs option": func(c *config) { c.graphs = []string{"cpu@attention=repeated"} },
+		"runs":          func(c *config) { c.runs = 0 },
 	} {
 		c := good
 		mutate(&c)

@@ -34,6 +34,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	device := fs.String("device", ortnative.DeviceCPU, "where the model runs: cpu, or webgpu (onnxruntime's WebGPU execution provider, on Vulkan)")
 	asJSON := fs.Bool("json", false, "print JSON instead of streaming the answer")
 	int8MatMul := fs.Bool("int8", false, "let the q4 and q4f16 files' 4-bit MatMuls quantize their activations to int8 (onnxruntime's accuracy_level 4): faster, but the answers are no longer the reference's")
+	attention := fs.String("attention", "grouped", "the fp32 and q4 decoders' attention: grouped (the shared key/value heads read in place) or repeated (the export's, which copies them for every query head), to measure what the rewrite buys")
 	warmUp := fs.Bool("warm-up", false, "run every session once on placeholder inputs before the question, as the browser worker does on WebGPU (its time counts in the load)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -44,6 +45,9 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *maxNew <= 0 {
 		return errors.New("-max-new-tokens must be positive")
+	}
+	if *attention != "grouped" && *attention != "repeated" {
+		return fmt.Errorf("-attention: unknown attention %q (have grouped, repeated)", *attention)
 	}
 	start := time.Now()
 	p, err := in.prepare()
@@ -59,6 +63,7 @@ func runCaption(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer eng.Close()
 	loadStart := time.Now()
 	p.pipe.Int8MatMul = *int8MatMul
+	p.pipe.RepeatKV = *attention == "repeated"
 	if err := p.pipe.LoadModel(ctx, eng, variants); err != nil {
 		return err
 	}

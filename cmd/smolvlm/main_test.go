@@ -70,10 +70,11 @@ func TestCaptionJSONGreedy(t *testing.T) {
 	}
 	c := cases[0]
 	var got captionJSON
-	// -warm-up runs the sessions before the question: same answer.
-	for _, warm := range []string{"-warm-up=false", "-warm-up"} {
+	// -warm-up runs the sessions before the question, -attention repeated
+	// keeps the export's attention: same answer.
+	for _, extra := range []string{"-warm-up=false", "-warm-up", "-attention=repeated"} {
 		out, _, err := runCLI(t, "caption", "-model", model, "-image", filepath.Join(dir, c.Image),
-			"-prompt", c.Prompt, "-max-new-tokens", "24", "-json", warm)
+			"-prompt", c.Prompt, "-max-new-tokens", "24", "-json", extra)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +82,7 @@ func TestCaptionJSONGreedy(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got.Tokens, c.ReferenceTokens["greedy"]) || !slices.Equal(got.InputIDs, c.InputIDs) {
-			t.Errorf("%s: tokens %v, want %v", warm, got.Tokens, c.ReferenceTokens["greedy"])
+			t.Errorf("%s: tokens %v, want %v", extra, got.Tokens, c.ReferenceTokens["greedy"])
 		}
 	}
 	if got.Engine != "onnxruntime-cpu" {
@@ -130,6 +131,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 		{[]string{"caption", "-model", model, "-image", img, "-max-pixels", "1000"}, "pixels"},
 		{[]string{"caption", "-image", img}, "-model is required"},
 		{[]string{"caption", "-model", model, "-image", img, "-device", "gpu"}, "want cpu or webgpu"},
+		{[]string{"caption", "-model", model, "-image", img, "-attention", "flash"}, "unknown attention"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		_, _, err := runCLI(t, tc.args...)
