@@ -253,8 +253,9 @@ type planner func(src io.ReaderAt, size int64) (onnxedit.Plan, error)
 //
 // The float16 decoders (fp16, q4f16) keep the export's attention: in
 // another graph onnxruntime rounds their half-precision intermediates at
-// other places, and on the CPU their tokens then left onnxruntime's own at
-// steps 4 and 8 of the fixture's cases, within the steps the tests compare.
+// other places, and on the CPU their tokens then left onnxruntime's own
+// within the steps the tests compare (fp16 at step 4 of astronaut_nosplit,
+// q4f16 at steps 8 and 12 of astronaut_nosplit and alpha_gradient_split).
 func (p *Pipeline) decoderPlan(file string, next planner) planner {
 	grouped := !p.RepeatKV && !strings.HasSuffix(strings.TrimSuffix(path.Base(file), ".onnx"), "16")
 	return func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
