@@ -22,11 +22,7 @@ const (
 //
 // Errors wrap ErrNotONNX or ErrUnexpectedStructure, or are src's own.
 func PlanMatMulNBitsAccuracy(src io.ReaderAt, size int64, level int64) (Plan, error) {
-	m, err := parseModel(newSource(src, size))
-	if err != nil {
-		return Plan{}, err
-	}
-	g, err := m.parseGraph()
+	m, g, err := parseModelGraph(src, size)
 	if err != nil {
 		return Plan{}, err
 	}

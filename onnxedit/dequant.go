@@ -596,39 +596,15 @@ func (nn nbitsNode) appendNodes(dst []byte) []byte {
 	return appendBytesField(dst, graphNode, add)
 }
 
-// tensorHeader is a TensorProto up to raw_data's payload, as onnx's proto2
-// writer orders it: dims unpacked, the data type, the name, raw_data's tag
-// and length (bytes).
-func tensorHeader(name string, dataType int, bytes int, dims ...int) []byte {
-	var h []byte
-	for _, d := range dims {
-		h = appendVarintField(h, tensorDims, uint64(d))
-	}
-	h = appendVarintField(h, tensorDataType, uint64(dataType))
-	h = appendStringField(h, tensorName, name)
-	h = appendTag(h, tensorRawData, wireBytes)
-	return appendVarint(h, uint64(bytes))
-}
-
-// initializerPieces are a GraphProto.initializer field of a tensor whose
-// raw_data (bytes long) fill writes as the file is assembled.
-func initializerPieces(name string, dataType, bytes int, fill func(io.Writer) error, dims ...int) []Piece {
-	h := tensorHeader(name, dataType, bytes, dims...)
-	var head []byte
-	head = appendTag(head, graphInitializer, wireBytes)
-	head = appendVarint(head, uint64(len(h)+bytes))
-	head = append(head, h...)
-	return []Piece{literal(head), {Len: int64(bytes), Fill: fill}}
-}
-
 // pieces are W [K, N] as initializers: float32, or int8 followed by its
 // column scales [N], computed as they are written.
 func (w *weight) pieces() []Piece {
+	k, n := int64(w.k), int64(w.n)
 	if !w.int8 {
-		return initializerPieces(w.name, dataTypeFloat, 4*w.k*w.n, w.writeTo, w.k, w.n)
+		return Initializer{w.name, dataTypeFloat, []int64{k, n}, 4 * k * n, w.writeTo}.pieces()
 	}
-	return append(initializerPieces(w.name, dataTypeInt8, w.k*w.n, w.writeTo, w.k, w.n),
-		initializerPieces(w.scaleName, dataTypeFloat, 4*w.n, w.writeScales, w.n)...)
+	return append(Initializer{w.name, dataTypeInt8, []int64{k, n}, k * n, w.writeTo}.pieces(),
+		Initializer{w.scaleName, dataTypeFloat, []int64{n}, 4 * n, w.writeScales}.pieces()...)
 }
 
 // writeScales writes the int8 weight's column scales, little-endian float32.

@@ -1,7 +1,9 @@
 package onnxedit
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 
@@ -22,16 +24,13 @@ type StrippedTensor struct {
 // too (dataTypeFloat and dataTypeUint8 are in dequant.go).
 const dataTypeFloat16 = 10
 
-// Refill returns model with an initializer added for each stripped tensor,
-// uniform random values of its mean and standard deviation (random bytes
-// for uint8): real shapes and sizes, no real weights.
+// Refill returns model with an initializer added for each stripped tensor
+// (PlanAddInitializers), uniform random values of its mean and standard
+// deviation (random bytes for uint8): real shapes and sizes, no real
+// weights.
 func Refill(model []byte, tensors []StrippedTensor, seed uint64) ([]byte, error) {
-	m, err := parseModel(memSource(model))
-	if err != nil {
-		return nil, err
-	}
 	rng := rand.New(rand.NewPCG(seed, seed))
-	var inits []byte
+	var inits []Initializer
 	for _, st := range tensors {
 		n, err := engine.NumElements(st.Dims)
 		if err != nil {
@@ -53,18 +52,14 @@ func Refill(model []byte, tensors []StrippedTensor, seed uint64) ([]byte, error)
 		default:
 			return nil, fmt.Errorf("%s: data type %d", st.Name, st.DataType)
 		}
-		var packed []byte
-		for _, d := range st.Dims {
-			packed = appendVarint(packed, uint64(d))
-		}
-		var t []byte
-		t = appendBytesField(t, tensorDims, packed)
-		t = appendVarintField(t, tensorDataType, uint64(st.DataType))
-		t = appendStringField(t, tensorName, st.Name)
-		t = appendBytesField(t, tensorRawData, raw)
-		inits = appendBytesField(inits, graphInitializer, t)
+		inits = append(inits, Initializer{Name: st.Name, DataType: st.DataType, Dims: st.Dims, RawLen: int64(len(raw)),
+			Fill: func(w io.Writer) error { _, err := w.Write(raw); return err }})
 	}
-	return withEdits(model, edit{m.graph.end, m.graph.end, []Piece{literal(inits)}})
+	p, err := PlanAddInitializers(bytes.NewReader(model), int64(len(model)), inits)
+	if err != nil {
+		return nil, err
+	}
+	return p.Apply(model), nil
 }
 
 // withEdits returns model with edits applied to its graph, for tests that

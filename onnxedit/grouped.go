@@ -47,11 +47,7 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 	if kvHeads <= 0 || heads <= kvHeads || heads%kvHeads != 0 {
 		return unchanged(size), nil // nothing grouped to share
 	}
-	m, err := parseModel(newSource(src, size))
-	if err != nil {
-		return Plan{}, err
-	}
-	g, err := m.parseGraph()
+	m, g, err := parseModelGraph(src, size)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -2,6 +2,7 @@ package onnxedit
 
 import (
 	"fmt"
+	"io"
 )
 
 // Field numbers of the ONNX messages this package reads or writes
@@ -157,6 +158,20 @@ func (m *model) readOpset(msg []byte) error {
 		m.opset = version
 	}
 	return err
+}
+
+// parseModelGraph parses the model of size bytes that src reads, and its
+// main graph.
+func parseModelGraph(src io.ReaderAt, size int64) (*model, *graph, error) {
+	m, err := parseModel(newSource(src, size))
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := m.parseGraph()
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, g, nil
 }
 
 // parseGraph reads the model's graph: every node and the names of inputs,

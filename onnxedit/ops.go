@@ -23,11 +23,7 @@ func (o Ops) Total() (n int) {
 // large file: for comparing a graph with the one onnxruntime runs after its
 // fusions.
 func OpCounts(src io.ReaderAt, size int64) (Ops, error) {
-	m, err := parseModel(newSource(src, size))
-	if err != nil {
-		return nil, err
-	}
-	g, err := m.parseGraph()
+	_, g, err := parseModelGraph(src, size)
 	if err != nil {
 		return nil, err
 	}

@@ -6,20 +6,20 @@
 // stripped.json records, so load times, memory and run times are those of the
 // real model; the answers are noise.
 //
-// ONNX files are edited at the protobuf wire level, as package onnxedit does:
-// the graph (ModelProto field 7) gets one initializer (GraphProto field 5) per
-// stripped tensor appended, and its length is re-encoded. Every size is
-// computed before a byte is written, so the raw data is generated a chunk at
-// a time and streamed to disk; a model file is never held in memory.
+// ONNX files are edited by package onnxedit (PlanAddInitializers): the graph
+// gets one initializer per stripped tensor appended, encoded as the exporter
+// wrote it, and its length is re-encoded. Every size is known before a byte
+// is written, so the raw data is generated a chunk at a time and streamed to
+// disk; a model file is never held in memory.
 package regrow
 
 import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/onnxedit"
 	"hash/fnv"
 	"io"
 	"math"
@@ -188,22 +188,30 @@ func writeAtomic(dst string, fill func(w io.Writer) error) (err error) {
 
 // regrowFile writes the skeleton file src refilled with entry's tensors to dst.
 func regrowFile(src, dst, name string, entry fileEntry, seed uint64) error {
-	model, err := os.ReadFile(src)
+	f, err := os.Open(src)
 	if err != nil {
 		return err
 	}
-	p, err := plan(model, entry.Stripped)
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	if p.size != entry.Size {
-		return fmt.Errorf("refilled size would be %d bytes, %s says %d", p.size, manifestName, entry.Size)
-	}
-	if err := writeAtomic(dst, func(w io.Writer) error { return p.write(w, name, seed) }); err != nil {
+	inits, err := initializers(name, entry.Stripped, seed)
+	if err != nil {
 		return err
 	}
-	st, err := os.Stat(dst)
+	plan, err := onnxedit.PlanAddInitializers(f, st.Size(), inits)
 	if err != nil {
+		return err
+	}
+	if plan.Size != entry.Size {
+		return fmt.Errorf("refilled size would be %d bytes, %s says %d", plan.Size, manifestName, entry.Size)
+	}
+	if err := writeAtomic(dst, func(w io.Writer) error { return plan.Assemble(w, f) }); err != nil {
+		return err
+	}
+	if st, err = os.Stat(dst); err != nil {
 		return err
 	}
 	if st.Size() != entry.Size {
@@ -213,61 +221,13 @@ func regrowFile(src, dst, name string, entry fileEntry, seed uint64) error {
 	return nil
 }
 
-// layout is a refilled model, sized but not yet written: the skeleton
-// around its graph, the graph's new length, and each new initializer's
-// header (everything up to its raw data).
-type layout struct {
-	model    []byte
-	graph    field // the graph field within model
-	graphLen uint64
-	tensors  []tensor
-	headers  [][]byte
-	rawLens  []uint64
-	size     int64 // of the whole refilled file
-}
-
-// plan sizes the refilled model: the skeleton with one initializer per
-// stripped tensor appended to its graph.
-func plan(model []byte, tensors []tensor) (*layout, error) {
-	p := &layout{model: model, tensors: tensors}
-	graphs := 0
-	err := eachField(model, func(f field) error {
-		if f.num == modelGraph {
-			if f.typ != wireBytes {
-				return fmt.Errorf("%w: ModelProto.graph is not a message", errWire)
-			}
-			p.graph = f
-			graphs++
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if graphs != 1 {
-		return nil, fmt.Errorf("%w: %d graphs in the model, want 1", errWire, graphs)
-	}
-	have := map[string]bool{}
-	err = eachField(p.graph.data, func(f field) error {
-		if f.num != graphInitializer || f.typ != wireBytes {
-			return nil
-		}
-		return eachField(f.data, func(tf field) error {
-			if tf.num == tensorName && tf.typ == wireBytes {
-				have[string(tf.data)] = true
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	p.graphLen = uint64(len(p.graph.data))
+// initializers are file's stripped tensors as onnxedit initializers whose
+// raw data is generated as the file is written (fill), from the tensor's
+// own random source.
+func initializers(file string, tensors []tensor, seed uint64) ([]onnxedit.Initializer, error) {
+	buf := make([]byte, 1<<16) // the tensors are written one after the other
+	var inits []onnxedit.Initializer
 	for _, t := range tensors {
-		if have[t.Name] {
-			return nil, fmt.Errorf("initializer %q is already in the graph", t.Name)
-		}
-		have[t.Name] = true
 		es, err := elemSize(t.DataType)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
@@ -276,61 +236,11 @@ func plan(model []byte, tensors []tensor) (*layout, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 		}
-		raw := uint64(n) * uint64(es)
-		h := tensorHeader(t, raw)
-		tlen := uint64(len(h)) + raw
-		p.headers = append(p.headers, h)
-		p.rawLens = append(p.rawLens, raw)
-		p.graphLen += uint64(varintLen(graphInitializer<<3)+varintLen(tlen)) + tlen
+		raw := n * int64(es)
+		inits = append(inits, onnxedit.Initializer{Name: t.Name, DataType: t.DataType, Dims: t.Dims, RawLen: raw,
+			Fill: func(w io.Writer) error { return fill(w, buf, t, uint64(raw), tensorRand(seed, file, t.Name)) }})
 	}
-	before, after := int64(p.graph.start), int64(len(model)-p.graph.end)
-	p.size = before + int64(varintLen(modelGraph<<3)+varintLen(p.graphLen)) + int64(p.graphLen) + after
-	return p, nil
-}
-
-// tensorHeader encodes a TensorProto's fields up to and including the tag
-// and length of raw_data, which follows it. dims are unpacked, one field per
-// dimension, as onnx.proto (proto2, no [packed=true]) and the exporter that
-// made the original files write them.
-func tensorHeader(t tensor, rawLen uint64) []byte {
-	var b []byte
-	for _, d := range t.Dims {
-		b = appendVarint(appendTag(b, tensorDims, wireVarint), uint64(d))
-	}
-	b = appendVarint(appendTag(b, tensorDataType, wireVarint), uint64(t.DataType))
-	b = appendTag(b, tensorName, wireBytes)
-	b = appendVarint(b, uint64(len(t.Name)))
-	b = append(b, t.Name...)
-	b = appendTag(b, tensorRawData, wireBytes)
-	return appendVarint(b, rawLen)
-}
-
-// write streams the refilled model to w.
-func (p *layout) write(w io.Writer, file string, seed uint64) error {
-	m := p.model
-	var head []byte
-	head = appendTag(head, modelGraph, wireBytes)
-	head = appendVarint(head, p.graphLen)
-	for _, b := range [][]byte{m[:p.graph.start], head, p.graph.data} {
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-	}
-	buf := make([]byte, 1<<16)
-	for i, t := range p.tensors {
-		tlen := uint64(len(p.headers[i])) + p.rawLens[i]
-		var th []byte
-		th = appendVarint(appendTag(th, graphInitializer, wireBytes), tlen)
-		th = append(th, p.headers[i]...)
-		if _, err := w.Write(th); err != nil {
-			return err
-		}
-		if err := fill(w, buf, t, p.rawLens[i], tensorRand(seed, file, t.Name)); err != nil {
-			return err
-		}
-	}
-	_, err := w.Write(m[p.graph.end:])
-	return err
+	return inits, nil
 }
 
 // tensorRand is the random source of one tensor of one file.
@@ -512,104 +422,4 @@ func Unpack(tarXZ, dir string) (string, error) {
 		return "", fmt.Errorf("unpack: %w", err)
 	}
 	return final, nil
-}
-
-// The protobuf wire format, as far as appending initializers needs it (see
-// onnxedit/wire.go, which this mirrors, and
-// https://protobuf.dev/programming-guides/encoding/).
-
-type wireType uint8
-
-const (
-	wireVarint  wireType = 0
-	wireFixed64 wireType = 1
-	wireBytes   wireType = 2
-	wireFixed32 wireType = 5
-)
-
-// Field numbers of onnx.proto.
-const (
-	modelGraph       = 7 // ModelProto.graph
-	graphInitializer = 5 // GraphProto.initializer
-	tensorDims       = 1 // TensorProto.dims
-	tensorDataType   = 2 // TensorProto.data_type
-	tensorName       = 8 // TensorProto.name
-	tensorRawData    = 9 // TensorProto.raw_data
-)
-
-var errWire = errors.New("malformed protobuf")
-
-// field is one field of a message: its number, wire type, value (varint
-// and fixed fields) or payload (length-delimited fields), and where it lies,
-// tag included.
-type field struct {
-	num        int
-	typ        wireType
-	u          uint64
-	data       []byte
-	start, end int
-}
-
-// eachField calls fn on every field of msg in order.
-func eachField(msg []byte, fn func(f field) error) error {
-	off := 0
-	for off < len(msg) {
-		f := field{start: off}
-		tag, n := binary.Uvarint(msg[off:])
-		if n <= 0 {
-			return fmt.Errorf("%w: bad tag at byte %d", errWire, off)
-		}
-		off += n
-		if tag>>3 == 0 || tag>>3 > 1<<29-1 {
-			return fmt.Errorf("%w: field number %d at byte %d", errWire, tag>>3, f.start)
-		}
-		f.num, f.typ = int(tag>>3), wireType(tag&7)
-		switch f.typ {
-		case wireVarint:
-			f.u, n = binary.Uvarint(msg[off:])
-			if n <= 0 {
-				return fmt.Errorf("%w: bad varint at byte %d", errWire, off)
-			}
-			off += n
-		case wireFixed64, wireFixed32:
-			size := 8
-			if f.typ == wireFixed32 {
-				size = 4
-			}
-			if len(msg)-off < size {
-				return fmt.Errorf("%w: truncated fixed field at byte %d", errWire, off)
-			}
-			off += size
-		case wireBytes:
-			l, n := binary.Uvarint(msg[off:])
-			if n <= 0 || l > uint64(len(msg)-off-n) {
-				return fmt.Errorf("%w: bad length of field %d at byte %d", errWire, f.num, f.start)
-			}
-			off += n
-			f.data = msg[off : off+int(l) : off+int(l)]
-			off += int(l)
-		default:
-			return fmt.Errorf("%w: wire type %d at byte %d", errWire, f.typ, f.start)
-		}
-		f.end = off
-		if err := fn(f); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func appendVarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
-
-func appendTag(dst []byte, num int, t wireType) []byte {
-	return appendVarint(dst, uint64(num)<<3|uint64(t))
-}
-
-func varintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"math"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/pocketvlm/smolvlm/engine"
 	"github.com/pocketvlm/smolvlm/engine/ortnative"
 	"github.com/pocketvlm/smolvlm/internal/fixture"
+	"github.com/pocketvlm/smolvlm/onnxedit"
 )
 
 // A synthetic skeleton: a small ModelProto with fields before and after its
@@ -70,11 +72,7 @@ var synthTensors = []tensor{
 func writeSkeleton(t *testing.T, model []byte, tensors []tensor, size int64) string {
 	t.Helper()
 	if size == 0 {
-		p, err := plan(model, tensors)
-		if err != nil {
-			t.Fatal(err)
-		}
-		size = p.size
+		size = refilledSize(t, model, tensors)
 	}
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "onnx"), 0o755); err != nil {
@@ -93,6 +91,20 @@ func writeSkeleton(t *testing.T, model []byte, tensors []tensor, size int64) str
 		}
 	}
 	return dir
+}
+
+// refilledSize is the size of model refilled with tensors.
+func refilledSize(t *testing.T, model []byte, tensors []tensor) int64 {
+	t.Helper()
+	inits, err := initializers("m.onnx", tensors, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := onnxedit.PlanAddInitializers(bytes.NewReader(model), int64(len(model)), inits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Size
 }
 
 // decoded is an initializer read back from a refilled model.
@@ -205,9 +217,8 @@ func TestRegrowSynthetic(t *testing.T) {
 	if cfg, err := os.ReadFile(filepath.Join(out, "config.json")); err != nil || string(cfg) != `{"x":1}` {
 		t.Errorf("config.json = %q, %v", cfg, err)
 	}
-	p, _ := plan(model, synthTensors)
-	if int64(len(got)) != p.size {
-		t.Fatalf("size %d, want %d", len(got), p.size)
+	if want := refilledSize(t, model, synthTensors); int64(len(got)) != want {
+		t.Fatalf("size %d, want %d", len(got), want)
 	}
 
 	before, after, graph, inits := readModel(t, got)
@@ -301,7 +312,7 @@ func isInt(dataType int) bool {
 func TestRegrowErrors(t *testing.T) {
 	model := synthModel()
 	one := synthTensors[:1]
-	p, _ := plan(model, one)
+	size := refilledSize(t, model, one)
 	for _, tc := range []struct {
 		name    string
 		tensors []tensor
@@ -309,11 +320,11 @@ func TestRegrowErrors(t *testing.T) {
 		files   []string
 		want    string
 	}{
-		{"wrong size", one, p.size + 1, nil, "refilled size would be"},
+		{"wrong size", one, size + 1, nil, "refilled size would be"},
 		{"string tensor", []tensor{{Name: "s", DataType: 8, Dims: []int64{4}}}, 1, nil, "data type 8"},
 		{"already there", []tensor{{Name: "kept", DataType: typeFloat, Dims: []int64{2048}}}, 1, nil, `"kept" is already`},
 		{"negative dims", []tensor{{Name: "n", DataType: typeFloat, Dims: []int64{-1}}}, 1, nil, "negative dimension"},
-		{"unknown file", one, p.size, []string{"other.onnx"}, "other.onnx is not in"},
+		{"unknown file", one, size, []string{"other.onnx"}, "other.onnx is not in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			skel := writeSkeleton(t, model, tc.tensors, tc.size)
@@ -474,4 +485,96 @@ func TestRegrowSkeleton(t *testing.T) {
 	for _, x := range res {
 		x.Release()
 	}
+}
+
+// The protobuf wire format, as far as building a skeleton and reading the
+// regrown initializers back need it: the test's own reader and writer
+// (https://protobuf.dev/programming-guides/encoding/), independent of
+// package onnxedit, which writes the files under test.
+
+type wireType uint8
+
+const (
+	wireVarint  wireType = 0
+	wireFixed64 wireType = 1
+	wireBytes   wireType = 2
+	wireFixed32 wireType = 5
+)
+
+// Field numbers of onnx.proto.
+const (
+	modelGraph       = 7 // ModelProto.graph
+	graphInitializer = 5 // GraphProto.initializer
+	tensorDims       = 1 // TensorProto.dims
+	tensorDataType   = 2 // TensorProto.data_type
+	tensorName       = 8 // TensorProto.name
+	tensorRawData    = 9 // TensorProto.raw_data
+)
+
+var errWire = errors.New("malformed protobuf")
+
+// field is one field of a message: its number, wire type, value (varint
+// and fixed fields) or payload (length-delimited fields), and where it lies,
+// tag included.
+type field struct {
+	num        int
+	typ        wireType
+	u          uint64
+	data       []byte
+	start, end int
+}
+
+// eachField calls fn on every field of msg in order.
+func eachField(msg []byte, fn func(f field) error) error {
+	off := 0
+	for off < len(msg) {
+		f := field{start: off}
+		tag, n := binary.Uvarint(msg[off:])
+		if n <= 0 {
+			return fmt.Errorf("%w: bad tag at byte %d", errWire, off)
+		}
+		off += n
+		if tag>>3 == 0 || tag>>3 > 1<<29-1 {
+			return fmt.Errorf("%w: field number %d at byte %d", errWire, tag>>3, f.start)
+		}
+		f.num, f.typ = int(tag>>3), wireType(tag&7)
+		switch f.typ {
+		case wireVarint:
+			f.u, n = binary.Uvarint(msg[off:])
+			if n <= 0 {
+				return fmt.Errorf("%w: bad varint at byte %d", errWire, off)
+			}
+			off += n
+		case wireFixed64, wireFixed32:
+			size := 8
+			if f.typ == wireFixed32 {
+				size = 4
+			}
+			if len(msg)-off < size {
+				return fmt.Errorf("%w: truncated fixed field at byte %d", errWire, off)
+			}
+			off += size
+		case wireBytes:
+			l, n := binary.Uvarint(msg[off:])
+			if n <= 0 || l > uint64(len(msg)-off-n) {
+				return fmt.Errorf("%w: bad length of field %d at byte %d", errWire, f.num, f.start)
+			}
+			off += n
+			f.data = msg[off : off+int(l) : off+int(l)]
+			off += int(l)
+		default:
+			return fmt.Errorf("%w: wire type %d at byte %d", errWire, f.typ, f.start)
+		}
+		f.end = off
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func appendVarint(dst []byte, v uint64) []byte { return binary.AppendUvarint(dst, v) }
+
+func appendTag(dst []byte, num int, t wireType) []byte {
+	return appendVarint(dst, uint64(num)<<3|uint64(t))
 }
