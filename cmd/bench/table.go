@@ -33,9 +33,18 @@ func markdown(rep report, cfg config) string {
 	var b strings.Builder
 	m := rep.Machine
 	fmt.Fprintf(&b, "## Benchmark, %s\n\n", rep.Date)
-	fmt.Fprintf(&b, "%s, %s cores, %s; %s; %s.\n", m["cpu"], m["cores"], m["memory"], m["browser"], m["go"])
-	fmt.Fprintf(&b, "SmolVLM-256M graphs with random weights (%s), %d new tokens, greedy, \"%s\"; run %d of %d reported, each in a fresh browser context. WebGPU is SwiftShader (the CPU) here.\n",
+	machine := []string{fmt.Sprintf("%s, %s cores, %s", m["cpu"], m["cores"], m["memory"])}
+	if m["browser"] != "" {
+		machine = append(machine, m["browser"])
+	}
+	fmt.Fprintf(&b, "%s.\n", strings.Join(append(machine, m["go"]), "; "))
+	fmt.Fprintf(&b, "SmolVLM-256M graphs with random weights (%s), %d new tokens, greedy, \"%s\"; run %d of %d reported",
 		cfg.variant, cfg.tokens, cfg.prompt, cfg.runs, cfg.runs)
+	if m["browser"] != "" {
+		// The browser runs with Chromium's software WebGPU (internal/chromium).
+		b.WriteString(", each in a fresh browser context; WebGPU in the browser is SwiftShader (the CPU)")
+	}
+	b.WriteString(".\n")
 	last := map[[3]string]result{}
 	var order [][2]string
 	seen := map[[2]string]bool{}

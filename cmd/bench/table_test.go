@@ -49,6 +49,14 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 	if strings.Contains(md, "9999") {
 		t.Errorf("markdown shows run 1 of 2:\n%s", md)
 	}
+	// The browser is named, and its software WebGPU, only when one ran.
+	if strings.Contains(md, "SwiftShader") {
+		t.Errorf("a run without a browser speaks of SwiftShader:\n%s", md)
+	}
+	rep.Machine = map[string]string{"cpu": "CPU", "cores": "2", "memory": "1 kB", "go": "go1", "browser": "Chrome/1"}
+	if md := markdown(rep, cfg); !strings.Contains(md, "CPU, 2 cores, 1 kB; Chrome/1; go1.\n") || !strings.Contains(md, "SwiftShader") {
+		t.Errorf("the machine line or the browser's WebGPU is missing:\n%s", md)
+	}
 }
 
 func TestConfigCheck(t *testing.T) {
