@@ -49,7 +49,7 @@ func PlanMatMulNBitsAccuracy(src io.ReaderAt, size int64, level int64) (Plan, er
 		edits = append(edits, edit{n.at.start, n.at.end, []Piece{literal(header), original(n.at.payload, n.at.end), literal(field)}})
 	}
 	if len(edits) == 0 {
-		return unchanged(size), nil
+		return AsIs(size), nil
 	}
 	return m.plan(edits)
 }

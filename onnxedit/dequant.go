@@ -163,7 +163,7 @@ func planDequantize(src *source, toInt8 bool) (Plan, error) {
 		return Plan{}, err
 	}
 	if len(dp.nodes) == 0 {
-		return unchanged(src.size), nil
+		return AsIs(src.size), nil
 	}
 	return m.plan(dp.edits())
 }
@@ -348,7 +348,21 @@ func (g *graph) weightOf(n *node, p *dequantPlan) (w *weight, ok bool, err error
 // intAttrs reads a node's int attributes by name.
 func intAttrs(n *node) (map[string]int64, error) {
 	attrs := map[string]int64{}
-	err := eachField(n.msg, func(f field) error {
+	err := eachAttr(n, func(name string, attr []byte) error {
+		return eachField(attr, func(f field) error {
+			if f.num == attrInt && f.typ == wireVarint {
+				attrs[name] = int64(f.u)
+			}
+			return nil
+		})
+	})
+	return attrs, err
+}
+
+// eachAttr calls fn with the name and the encoded AttributeProto of each of
+// the node's attributes, in order.
+func eachAttr(n *node, fn func(name string, attr []byte) error) error {
+	return eachField(n.msg, func(f field) error {
 		if f.num != nodeAttribute {
 			return nil
 		}
@@ -356,27 +370,12 @@ func intAttrs(n *node) (map[string]int64, error) {
 		if err != nil {
 			return err
 		}
-		var (
-			name  string
-			v     int64
-			isInt bool
-		)
-		err = eachField(attr, func(f field) error {
-			var err error
-			switch f.num {
-			case attrName:
-				name, err = f.str()
-			case attrInt:
-				v, isInt = int64(f.u), f.typ == wireVarint
-			}
+		name, err := stringField(attr, attrName)
+		if err != nil {
 			return err
-		})
-		if err == nil && isInt {
-			attrs[name] = v
 		}
-		return err
+		return fn(name, attr)
 	})
-	return attrs, err
 }
 
 // initData returns the data of the initializer called name, little-endian

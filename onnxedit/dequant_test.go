@@ -244,11 +244,7 @@ func (qn qnode) refWeight() []float32 {
 // initFloats reads the float32 initializer called name, and its dims.
 func initFloats(t *testing.T, model []byte, name string) ([]float32, []int64) {
 	t.Helper()
-	m, err := parseModel(memSource(model))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := m.parseGraph()
+	_, g, err := parseModelGraph(bytes.NewReader(model), int64(len(model)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,11 +285,7 @@ type graphSummary struct {
 
 func summarize(t *testing.T, model []byte) graphSummary {
 	t.Helper()
-	m, err := parseModel(memSource(model))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := m.parseGraph()
+	_, g, err := parseModelGraph(bytes.NewReader(model), int64(len(model)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ const (
 // ErrUnexpectedStructure, or are src's own.
 func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan, error) {
 	if kvHeads <= 0 || heads <= kvHeads || heads%kvHeads != 0 {
-		return unchanged(size), nil // nothing grouped to share
+		return AsIs(size), nil // nothing grouped to share
 	}
 	m, g, err := parseModelGraph(src, size)
 	if err != nil {
@@ -96,7 +96,7 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 		g.dropDead(n.inputs[1], consumers, outer, gone)
 	}
 	if len(edits) == 0 {
-		return unchanged(size), nil
+		return AsIs(size), nil
 	}
 	for i := range gone {
 		edits = append(edits, edit{g.nodes[i].at.start, g.nodes[i].at.end, nil})
@@ -175,16 +175,9 @@ func (g *graph) dropDead(value string, consumers, outer map[string]int, gone map
 // intsAttr reads a node's ints attribute called name (nil when absent).
 func intsAttr(n *node, name string) ([]int64, error) {
 	var out []int64
-	err := eachField(n.msg, func(f field) error {
-		if f.num != nodeAttribute {
+	err := eachAttr(n, func(attrName string, attr []byte) error {
+		if attrName != name {
 			return nil
-		}
-		attr, err := f.message()
-		if err != nil {
-			return err
-		}
-		if got, err := stringField(attr, attrName); err != nil || got != name {
-			return err
 		}
 		return eachField(attr, func(f field) error {
 			if f.num != attrInts {

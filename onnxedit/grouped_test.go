@@ -22,25 +22,10 @@ import (
 // the outputs agree to rounding: float32 ones to tolGroupedFloat32 of each
 // output's largest value, float16 ones to tolGroupedFloat16 (four
 // half-precision ulps at the largest value; measured: up to 2.8e-3).
-func TestGroupedAttention(t *testing.T) {
-	e, dir, cfg := setup(t)
-	for _, variant := range variants {
-		t.Run("decoder"+variant, func(t *testing.T) {
-			compareGrouped(t, e, cfg, decoderPath(dir, variant))
-		})
-	}
-}
+func TestGroupedAttention(t *testing.T) { eachDecoder(t, false, compareGrouped) }
 
 // TestGroupedAttentionFullSize does the same on the full-size graphs.
-func TestGroupedAttentionFullSize(t *testing.T) {
-	e, _, _ := setup(t)
-	for _, variant := range variants {
-		t.Run("decoder"+variant, func(t *testing.T) {
-			path, cfg := fullSizeDecoder(t, variant)
-			compareGrouped(t, e, cfg, path)
-		})
-	}
-}
+func TestGroupedAttentionFullSize(t *testing.T) { eachDecoder(t, true, compareGrouped) }
 
 func compareGrouped(t *testing.T, e *ortnative.Engine, cfg textConfig, path string) {
 	model, err := os.ReadFile(path)

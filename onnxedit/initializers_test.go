@@ -39,11 +39,7 @@ func TestPlanAddInitializers(t *testing.T) {
 	if !bytes.Equal(streamed.Bytes(), out) || int64(len(out)) != p.Size {
 		t.Fatalf("Assemble wrote %d bytes, Apply %d, the plan says %d", streamed.Len(), len(out), p.Size)
 	}
-	m, err := parseModel(memSource(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := m.parseGraph()
+	_, g, err := parseModelGraph(bytes.NewReader(out), int64(len(out)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +66,7 @@ func TestPlanAddInitializers(t *testing.T) {
 func TestPlanAddInitializersErrors(t *testing.T) {
 	model := readDecoder(t, "")
 	src := bytes.NewReader(model)
-	m, err := parseModel(memSource(model))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := m.parseGraph()
+	_, g, err := parseModelGraph(bytes.NewReader(model), int64(len(model)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func PlanLastTokenLogits(src io.ReaderAt, size int64) (Plan, error) {
 		return Plan{}, err
 	}
 	if g.isLastTokenSlice(head.hidden()) {
-		return unchanged(size), nil
+		return AsIs(size), nil
 	}
 	if m.opset < minSliceOpset {
 		return Plan{}, fmt.Errorf("%w: the model's default opset %d predates Slice with tensor inputs (opset %d)",

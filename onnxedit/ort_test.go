@@ -273,28 +273,28 @@ func checkCacheEqual(t *testing.T, want, got map[string]engine.Tensor) {
 // variants are the four exports of each model.
 var variants = []string{"", "_fp16", "_q4", "_q4f16"}
 
-// TestRewrittenDecoder runs a prefill and one cached step on each fixture
-// decoder and on its rewrite.
-func TestRewrittenDecoder(t *testing.T) {
-	e, dir, cfg := setup(t)
+// eachDecoder runs check on each variant's decoder: the fixture's, or with
+// fullSize the real SmolVLM-256M graph refilled with random weights (see
+// skeletonEnv), with its model's text config.
+func eachDecoder(t *testing.T, fullSize bool, check func(t *testing.T, e *ortnative.Engine, cfg textConfig, path string)) {
+	e, dir, fixtureCfg := setup(t)
 	for _, variant := range variants {
 		t.Run("decoder"+variant, func(t *testing.T) {
-			compareDecoders(t, e, cfg, decoderPath(dir, variant))
+			path, cfg := decoderPath(dir, variant), fixtureCfg
+			if fullSize {
+				path, cfg = fullSizeDecoder(t, variant)
+			}
+			check(t, e, cfg, path)
 		})
 	}
 }
 
-// TestRewrittenDecoderFullSize does the same on the real SmolVLM-256M
-// graphs refilled with random weights (see skeletonEnv).
-func TestRewrittenDecoderFullSize(t *testing.T) {
-	e, _, _ := setup(t)
-	for _, variant := range variants {
-		t.Run("decoder"+variant, func(t *testing.T) {
-			path, cfg := fullSizeDecoder(t, variant)
-			compareDecoders(t, e, cfg, path)
-		})
-	}
-}
+// TestRewrittenDecoder runs a prefill and one cached step on each fixture
+// decoder and on its rewrite.
+func TestRewrittenDecoder(t *testing.T) { eachDecoder(t, false, compareDecoders) }
+
+// TestRewrittenDecoderFullSize does the same on the full-size graphs.
+func TestRewrittenDecoderFullSize(t *testing.T) { eachDecoder(t, true, compareDecoders) }
 
 // compareDecoders checks the rewrite of the decoder at path: declared and
 // actual logits shape [1, 1, vocab], the original's last row, the same

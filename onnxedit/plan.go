@@ -30,8 +30,9 @@ type Plan struct {
 	Size   int64
 }
 
-// unchanged is the plan of a file of size bytes left as it is.
-func unchanged(size int64) Plan {
+// AsIs is the plan of a file of size bytes left as it is: one piece, all
+// of the original.
+func AsIs(size int64) Plan {
 	return Plan{Pieces: []Piece{{Off: 0, Len: size}}, Size: size}
 }
 

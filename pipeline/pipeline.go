@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -135,7 +133,7 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 	var wg sync.WaitGroup
 	for i, part := range parts {
 		load := func() {
-			s, err := p.loadSession(ctx, eng, part.name, files[i])
+			s, err := p.loadSession(ctx, eng, part.name, part.variant, files[i])
 			if err != nil {
 				errs[i] = fmt.Errorf("load %s: %w", files[i], err)
 				cancel() // the others need not finish
@@ -178,12 +176,12 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 	return nil
 }
 
-// loadSession loads one sub-model, rewritten by the edits it gets (see
-// edit) where the engine can load an edited file.
-func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, file string) (engine.Session, error) {
+// loadSession loads one sub-model, part in variant from file, rewritten by
+// the edits it gets (see edit) where the engine can load an edited file.
+func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, variant, file string) (engine.Session, error) {
 	location := p.Source.Location(file)
 	if loader, ok := eng.(engine.EditLoader); ok {
-		if edit := p.edit(part, file); edit != nil {
+		if edit := p.edit(part, variant); edit != nil {
 			return loader.LoadSessionEdited(ctx, location, edit)
 		}
 	}
@@ -222,21 +220,21 @@ func (p *Pipeline) loadSession(ctx context.Context, eng engine.Engine, part, fil
 // (onnxedit.PlanRequantizeMatMulNBitsInt8): nearly float32's decode at
 // q4's memory, and the vision encoder 1.4× faster, since onnxruntime-web's
 // integer GEMM outruns its float32 one there; approximate answers.
-func (p *Pipeline) edit(part, file string) engine.Edit {
+func (p *Pipeline) edit(part, variant string) engine.Edit {
 	decoder := part == modelconfig.Decoder
-	q4 := strings.Contains(path.Base(file), "_q4")
-	unpack4 := p.Dequantize && strings.Contains(path.Base(file), "_q4.")
+	q4 := variant == "q4" || variant == "q4f16"
+	unpack4 := p.Dequantize && variant == "q4"
 	switch {
 	case unpack4 && p.Int8MatMul:
-		return p.unpackEdit(part, file, onnxedit.PlanRequantizeMatMulNBitsInt8)
+		return p.unpackEdit(part, variant, onnxedit.PlanRequantizeMatMulNBitsInt8)
 	case unpack4 && decoder:
-		return p.unpackEdit(part, file, onnxedit.PlanDequantizeMatMulNBits)
+		return p.unpackEdit(part, variant, onnxedit.PlanDequantizeMatMulNBits)
 	case p.Int8MatMul && q4 && decoder:
-		return planEdit(p.decoderPlan(file, accuracyInt8))
+		return planEdit(p.decoderPlan(variant, accuracyInt8))
 	case p.Int8MatMul && q4:
 		return planEdit(accuracyInt8)
 	case decoder:
-		return planEdit(p.decoderPlan(file, nil))
+		return planEdit(p.decoderPlan(variant, nil))
 	}
 	return nil
 }
@@ -244,9 +242,9 @@ func (p *Pipeline) edit(part, file string) engine.Edit {
 // planner plans a rewrite of the file of size bytes that src reads.
 type planner func(src io.ReaderAt, size int64) (onnxedit.Plan, error)
 
-// decoderPlan plans the decoder file's own rewrites, the last-position
-// logits (skipped where it does not recognise the decoder) and, unless
-// RepeatKV or the file computes in float16, the grouped attention
+// decoderPlan plans the decoder's own rewrites, the last-position logits
+// (skipped where it does not recognise the decoder) and, unless RepeatKV or
+// the variant computes in float16, the grouped attention
 // (onnxedit.PlanGroupedAttention, with the model's head counts), then next
 // on top (nil: nothing more). Each is planned over the one before
 // (Plan.Then), so together they read only the nodes.
@@ -256,29 +254,26 @@ type planner func(src io.ReaderAt, size int64) (onnxedit.Plan, error)
 // other places, and on the CPU their tokens then left onnxruntime's own
 // within the steps the tests compare (fp16 at step 4 of astronaut_nosplit,
 // q4f16 at steps 8 and 12 of astronaut_nosplit and alpha_gradient_split).
-func (p *Pipeline) decoderPlan(file string, next planner) planner {
-	grouped := !p.RepeatKV && !strings.HasSuffix(strings.TrimSuffix(path.Base(file), ".onnx"), "16")
+func (p *Pipeline) decoderPlan(variant string, next planner) planner {
+	grouped := !p.RepeatKV && variant != "fp16" && variant != "q4f16"
+	heads, kvHeads := p.Config.Text.NumAttentionHeads, p.Config.Text.NumKeyValueHeads
 	return func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 		plan, err := onnxedit.PlanLastTokenLogits(src, size)
 		if err != nil {
-			plan = onnxedit.Plan{Pieces: []onnxedit.Piece{{Len: size}}, Size: size}
+			plan = onnxedit.AsIs(size)
 		}
-		steps := []planner{}
 		if grouped {
-			heads, kvHeads := p.Config.Text.NumAttentionHeads, p.Config.Text.NumKeyValueHeads
-			steps = append(steps, func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+			plan, err = plan.Then(src, func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 				return onnxedit.PlanGroupedAttention(src, size, heads, kvHeads)
 			})
-		}
-		if next != nil {
-			steps = append(steps, next)
-		}
-		for _, step := range steps {
-			if plan, err = plan.Then(src, step); err != nil {
+			if err != nil {
 				return onnxedit.Plan{}, err
 			}
 		}
-		return plan, nil
+		if next == nil {
+			return plan, nil
+		}
+		return plan.Then(src, next)
 	}
 }
 
@@ -292,10 +287,10 @@ func accuracyInt8(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 // last-position one; it records the part as unpacked. Its weights are
 // computed as the engine assembles the file (onnxedit.Piece.Fill), a few
 // megabytes at a time.
-func (p *Pipeline) unpackEdit(part, file string, unpack func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit {
+func (p *Pipeline) unpackEdit(part, variant string, unpack func(io.ReaderAt, int64) (onnxedit.Plan, error)) engine.Edit {
 	plan := planner(unpack)
 	if part == modelconfig.Decoder {
-		plan = p.decoderPlan(file, unpack)
+		plan = p.decoderPlan(variant, unpack)
 	}
 	return planEdit(func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 		plan, err := plan(src, size)
