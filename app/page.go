@@ -254,9 +254,22 @@ func (p *page) pick(ctx goapp.Context, pic picture) {
 	pic.Serial = p.picSerial
 	p.pic, p.pickError, p.cameraOpen = &pic, "", false
 	p.resetChat()
+	p.lookAhead()
 	if !p.touch { // on phones the keyboard would hide the picture
 		afterUpdate(ctx, func() { focusElement("prompt") })
 	}
+}
+
+// lookAhead has the worker read the new picture and run the vision encoder
+// on it now, while the person types: the question then starts at the
+// prompt (wasm/PROTOCOL.md, look). The ask still carries the picture, so a
+// look that failed or was for other settings costs nothing but its time.
+func (p *page) lookAhead() {
+	if p.pic == nil || p.picSent || p.model.Status != loaded || p.worker == nil {
+		return
+	}
+	split := p.settings.Split.Resolve(p.phone, p.splitDefault)
+	p.worker.post(&protocol.Look{Split: &split}, p.pic.Blob)
 }
 
 func (p *page) pictureError(_ goapp.Context, msg string) { p.pickError = msg }

@@ -140,12 +140,50 @@ func TestPageNewPictureResetsChat(t *testing.T) {
 	p.ask(noCtx, "Q1")
 	p.message(&protocol.Done{Stop: protocol.StopEOS})
 	p.pick(noCtx, testPicture("b.png"))
-	if len(p.turns) != 0 || lastPost(w).Type() != protocol.TypeReset {
-		t.Fatalf("a new picture left %d turns, last post %v", len(p.turns), lastPost(w))
+	if got := types(w); len(p.turns) != 0 || !slices.Equal(got[len(got)-2:], []protocol.Type{protocol.TypeReset, protocol.TypeLook}) {
+		t.Fatalf("a new picture left %d turns, posted %v; want reset, look last", len(p.turns), got)
 	}
 	p.ask(noCtx, "Q2")
 	if ask := lastAsk(t, w); !ask.NewChat || p.turns[0].Picture != "b.png" {
 		t.Errorf("ask after a new picture %v, turn %+v", ask, p.turns[0])
+	}
+}
+
+// TestPageLooksAhead: the page sends a picture to the worker as soon as it
+// is picked (or, if picked while the model loads, once it has loaded), with
+// the split its ask will use, so the vision encoder runs while the person
+// types; follow-ups and a new chat about the same picture send no look.
+func TestPageLooksAhead(t *testing.T) {
+	p, w := testPage(t)
+	p.pick(noCtx, testPicture("early.png"))
+	if slices.Contains(types(w), protocol.TypeLook) {
+		t.Fatalf("looked before the model loaded: %v", types(w))
+	}
+	loadTestModel(p)
+	look, ok := lastPost(w).(*protocol.Look)
+	if !ok || lastImage(w) != p.pic.Blob || look.Split == nil {
+		t.Fatalf("after loaded: posted %v; want a look with the picture", types(w))
+	}
+	p.pick(noCtx, testPicture("cat.png"))
+	look, ok = lastPost(w).(*protocol.Look)
+	if !ok || lastImage(w) != p.pic.Blob {
+		t.Fatalf("after a pick: posted %v; want a look with the picture", types(w))
+	}
+	p.ask(noCtx, "Q")
+	if ask := lastAsk(t, w); *ask.Split != *look.Split || lastImage(w) != p.pic.Blob {
+		t.Errorf("ask split %v, look split %v; want the same, and the picture again", *ask.Split, *look.Split)
+	}
+	p.message(&protocol.Looked{VisionMs: 5, Tiles: 1}) // ignored
+	p.message(&protocol.Done{Stop: protocol.StopEOS})
+	looks := func() int {
+		return len(slices.DeleteFunc(types(w), func(typ protocol.Type) bool { return typ != protocol.TypeLook }))
+	}
+	before := looks()
+	p.ask(noCtx, "Follow-up")
+	p.message(&protocol.Done{Stop: protocol.StopEOS})
+	p.newChat(noCtx)
+	if looks() != before || p.turns != nil {
+		t.Errorf("a follow-up and a new chat sent %d more looks", looks()-before)
 	}
 }
 

@@ -97,6 +97,7 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 	p.model.Text, p.model.Error = "", ""
 	p.model.Defaults, p.model.Variants, p.model.Unpacked, p.model.UnpackedTo = m.Defaults, m.Variants, m.Dequantized, m.DequantizedTo
 	p.splitDefault = m.Defaults.Split
+	p.lookAhead() // a picture picked while the model loaded
 	p.askPersistence()
 	if p.settingsOpen {
 		p.refreshStorage()

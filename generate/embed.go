@@ -65,12 +65,14 @@ func (c *Conversation) embedPrompt(ctx context.Context, ids []int64, images []Im
 		return nil, fmt.Errorf("the prompt has %d image tokens but no image was given", len(positions))
 	}
 	start := time.Now()
-	features, err := c.encodeImages(ctx, images)
+	features, runs, err := c.m.encodeImages(ctx, images)
 	if err != nil {
 		return nil, err
 	}
-	res.Timings.Vision = time.Since(start)
-	res.VisionRuns += len(images)
+	if runs > 0 {
+		res.Timings.Vision = time.Since(start)
+	}
+	res.VisionRuns += runs
 
 	out, err := c.runEmbed(ctx, ids)
 	if err != nil {
@@ -83,8 +85,8 @@ func (c *Conversation) embedPrompt(ctx context.Context, ids []int64, images []Im
 		return nil, fmt.Errorf("read embeddings: %w", err)
 	}
 	if len(features) != len(positions)*hidden {
-		return nil, fmt.Errorf("the prompt has %d image tokens but the vision encoder gave %d feature rows",
-			len(positions), len(features)/hidden)
+		return nil, fmt.Errorf("the prompt has %d image tokens but the images have %g feature rows of %d values",
+			len(positions), float64(len(features))/float64(hidden), hidden)
 	}
 	for i, p := range positions {
 		copy(embeds[p*hidden:(p+1)*hidden], features[i*hidden:(i+1)*hidden])
@@ -102,38 +104,45 @@ func imagePositions(ids []int64, imageToken int64) []int {
 	return pos
 }
 
-// encodeImages runs the vision encoder on each image and concatenates the
-// feature rows ([tiles, tokens per tile, hidden] each) as float32.
-func (c *Conversation) encodeImages(ctx context.Context, images []Image) ([]float32, error) {
-	if c.m.Vision == nil {
-		return nil, fmt.Errorf("this model was loaded without a vision encoder")
-	}
-	var all []float32
+// encodeImages concatenates the feature rows of images ([tiles, tokens per
+// tile, hidden] each, as float32): an image's Features where it has them,
+// else the vision encoder's; runs counts the encoder's runs.
+func (m *Model) encodeImages(ctx context.Context, images []Image) (all []float32, runs int, err error) {
 	for _, img := range images {
-		f, err := c.encodeImage(ctx, img)
-		if err != nil {
-			return nil, err
+		f := img.Features
+		if f == nil {
+			if f, err = m.EncodeImage(ctx, img); err != nil {
+				return nil, runs, err
+			}
+			runs++
 		}
 		all = append(all, f...)
 	}
-	return all, nil
+	return all, runs, nil
 }
 
-func (c *Conversation) encodeImage(ctx context.Context, img Image) ([]float32, error) {
-	pvInfo, _ := engine.Find(c.m.Vision.Inputs(), inPixelValues)
+// EncodeImage runs the vision encoder on img's pixels and returns its
+// feature rows, [tiles · tokens per tile · hidden] float32 values: what a
+// later generation takes as the image's Features, for a picture encoded
+// before its question (while the person types).
+func (m *Model) EncodeImage(ctx context.Context, img Image) ([]float32, error) {
+	if m.Vision == nil {
+		return nil, fmt.Errorf("this model was loaded without a vision encoder")
+	}
+	pvInfo, _ := engine.Find(m.Vision.Inputs(), inPixelValues)
 	shape := img.Shape[:]
-	pv, err := c.m.Engine.NewTensor(pvInfo.DType, shape, img.PixelValues)
+	pv, err := m.Engine.NewTensor(pvInfo.DType, shape, img.PixelValues)
 	if err != nil {
 		return nil, fmt.Errorf("pixel values: %w", err)
 	}
 	defer pv.Release()
 	maskShape := []int64{shape[0], shape[1], shape[3], shape[4]}
-	mask, err := c.m.Engine.NewTensor(engine.Bool, maskShape, img.Mask)
+	mask, err := m.Engine.NewTensor(engine.Bool, maskShape, img.Mask)
 	if err != nil {
 		return nil, fmt.Errorf("pixel attention mask: %w", err)
 	}
 	defer mask.Release()
-	outs, err := c.m.Vision.Run(ctx, map[string]engine.Tensor{inPixelValues: pv, inPixelMask: mask}, []string{outImageFeats})
+	outs, err := m.Vision.Run(ctx, map[string]engine.Tensor{inPixelValues: pv, inPixelMask: mask}, []string{outImageFeats})
 	if err != nil {
 		return nil, fmt.Errorf("vision encoder: %w", err)
 	}

@@ -126,6 +126,10 @@ type Image struct {
 	PixelValues []float32
 	Mask        []bool
 	Shape       [5]int64
+	// Features, when not nil, are the picture's vision encoder outputs,
+	// computed ahead by Model.EncodeImage: the generation uses them instead
+	// of running the encoder (and PixelValues and Mask may be nil).
+	Features []float32
 }
 
 // Options control one generation.

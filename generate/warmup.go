@@ -21,7 +21,7 @@ func (m *Model) WarmUp(ctx context.Context, tile int) error {
 			mask[i] = true
 		}
 		img := Image{PixelValues: make([]float32, 3*n), Mask: mask, Shape: [5]int64{1, 1, 3, int64(tile), int64(tile)}}
-		if _, err := c.encodeImage(ctx, img); err != nil {
+		if _, err := m.EncodeImage(ctx, img); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}

@@ -53,7 +53,10 @@ func (c *Chat) startOver() {
 // Turn is one question: an optional new picture and the text.
 type Turn struct {
 	Image *idefics3.Result // nil: no new picture
-	Text  string
+	// Features, when not nil, are Image's vision encoder outputs, computed
+	// ahead by Pipeline.EncodeImage; the turn runs no vision encoder then.
+	Features []float32
+	Text     string
 }
 
 // Answer of one turn.
@@ -75,7 +78,9 @@ func (c *Chat) Ask(ctx context.Context, t Turn, opts generate.Options) (*Answer,
 	var images []generate.Image
 	if t.Image != nil {
 		grids = []prompt.Grid{GridOf(t.Image)}
-		images = []generate.Image{ImageInput(t.Image)}
+		img := ImageInput(t.Image)
+		img.Features = t.Features
+		images = []generate.Image{img}
 	}
 	ids, err := c.turnIDs(user, grids)
 	if err != nil {

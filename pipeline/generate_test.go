@@ -235,6 +235,64 @@ func TestFollowUpReusesCache(t *testing.T) {
 	t.Logf("follow-up input %d tokens, answer %v", len(second.InputIDs), second.Tokens)
 }
 
+// TestFeaturesEncodedAhead encodes each exact-tile case's picture before
+// its question (as the app does while the person types): the turn runs no
+// vision encoder and gives the reference's tokens, the same as encoding it
+// within the turn. Features of the wrong size are refused before the
+// decoder runs, leaving the chat as it was.
+func TestFeaturesEncodedAhead(t *testing.T) {
+	p := loadModel(t, "fp32")
+	ctx := context.Background()
+	opts := generate.Options{MaxNewTokens: referenceMaxNewTokens}
+	for _, pc := range preparedCases(t) {
+		if !pc.exactTile {
+			continue
+		}
+		features, err := p.EncodeImage(ctx, pc.image)
+		if err != nil {
+			t.Fatalf("%s: %v", pc.c.ID, err)
+		}
+		chat, err := p.NewChat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, err := chat.Ask(ctx, pipeline.Turn{Image: pc.image, Features: features, Text: pc.c.Prompt}, opts)
+		chat.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", pc.c.ID, err)
+		}
+		if ans.VisionRuns != 0 || ans.Timings.Vision != 0 {
+			t.Errorf("%s: %d vision runs (%v) with the features given", pc.c.ID, ans.VisionRuns, ans.Timings.Vision)
+		}
+		if err := checkTokens(ans.Tokens, pc.c.ReferenceTokens["greedy"]); err != nil {
+			t.Errorf("%s, features encoded ahead: %v", pc.c.ID, err)
+		}
+	}
+
+	pc := preparedCases(t)[1]
+	features, err := p.EncodeImage(ctx, pc.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chat.Close()
+	_, err = chat.Ask(ctx, pipeline.Turn{Image: pc.image, Features: features[:len(features)-1], Text: pc.c.Prompt}, opts)
+	if err == nil || errors.Is(err, pipeline.ErrChatReset) {
+		t.Fatalf("features one value short: %v; want an error that keeps the chat", err)
+	}
+	t.Logf("features one value short: %v", err)
+	ans, err := chat.Ask(ctx, pipeline.Turn{Image: pc.image, Features: features, Text: pc.c.Prompt}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkTokens(ans.Tokens, pc.c.ReferenceTokens["greedy"]); err != nil {
+		t.Errorf("after the refused turn: %v", err)
+	}
+}
+
 // TestCancelKeepsTokens cancels after three tokens: the answer so far comes
 // back marked cancelled, and the chat stays usable.
 func TestCancelKeepsTokens(t *testing.T) {

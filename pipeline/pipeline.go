@@ -374,6 +374,15 @@ func ImageInput(r *idefics3.Result) generate.Image {
 	return generate.Image{PixelValues: r.PixelValues, Mask: r.PixelAttentionMask, Shape: r.Shape}
 }
 
+// EncodeImage runs the vision encoder on a preprocessed picture ahead of
+// its question; the result goes in Turn.Features.
+func (p *Pipeline) EncodeImage(ctx context.Context, r *idefics3.Result) ([]float32, error) {
+	if p.Model == nil {
+		return nil, errors.New("the model is not loaded")
+	}
+	return p.Model.EncodeImage(ctx, ImageInput(r))
+}
+
 // WarmUp runs the loaded model once on placeholder inputs (generate.Model.WarmUp),
 // the vision encoder too when withVision is set, on a tile of the size the
 // vision config gives.

@@ -20,6 +20,99 @@ func TestWorkerProtocol(t *testing.T) {
 
 	t.Run("superseded load", func(t *testing.T) { checkSupersededLoad(t, b) })
 	t.Run("refused follow-up", func(t *testing.T) { checkRefusedFollowUp(t, b, findCase(t, cases(t), followUpCase)) })
+	t.Run("look ahead", func(t *testing.T) { checkLookAhead(t, b, cases(t)) })
+}
+
+// lookCase is a look at a fixture case's picture, preprocessed as its ask.
+func lookCase(c testCase) map[string]any {
+	return request(&protocol.Look{Split: &c.DoImageSplitting}, "/"+c.Image)
+}
+
+// checkLookAhead looks at a picture before its question, as the page does
+// while the person types: the ask of the same picture runs no vision
+// encoder and answers as an ask without the look. A different picture, a
+// superseded look, a look that cannot read its picture and a stop while
+// the ask waits behind its look each end as the page expects.
+func checkLookAhead(t *testing.T, b *browser, all []testCase) {
+	t.Helper()
+	split := findCase(t, all, "alpha_gradient_split") // 13 tiles
+	plain := b.mustCall(t, askCase(split, 1), askTimeout).done(t)
+
+	looked := finalAs[*protocol.Looked](t, b.mustCall(t, lookCase(split), askTimeout))
+	if looked.Error != "" || looked.VisionMs <= 0 || looked.Tiles != 13 {
+		t.Fatalf("look: %+v; want the vision encoder run on 13 tiles", looked)
+	}
+	t.Logf("look: %+v", looked)
+	got := b.mustCall(t, askCase(split, 1), askTimeout).done(t)
+	if !got.LookedAhead || got.VisionRuns != 0 || got.VisionMs != 0 {
+		t.Errorf("ask after the look: lookedAhead %v, %d vision runs (%v ms); want true, 0", got.LookedAhead, got.VisionRuns, got.VisionMs)
+	}
+	if err := sameTokens(got.Tokens, plain.Tokens); err != nil {
+		t.Errorf("ask after the look vs without: %v", err)
+	}
+	t.Logf("first token %.0f ms after the look, %.0f ms without (preprocess %.0f and %.0f ms)",
+		got.TTFTMs, plain.TTFTMs, got.PreprocessMs, plain.PreprocessMs)
+	again := finalAs[*protocol.Looked](t, b.mustCall(t, lookCase(split), askTimeout))
+	if again.VisionMs != 0 {
+		t.Errorf("a second look at the same picture ran the encoder (%v ms)", again.VisionMs)
+	}
+
+	other := findCase(t, all, followUpCase)
+	d := b.mustCall(t, askCase(other, 1), askTimeout).done(t)
+	if d.LookedAhead || d.VisionRuns != 1 {
+		t.Errorf("another picture: lookedAhead %v, %d vision runs; want false, 1", d.LookedAhead, d.VisionRuns)
+	}
+
+	// A look at a newer picture replaces the running one, which ends
+	// without a word (unless it finished first); the ask of the newer
+	// picture uses its look.
+	r, err := b.run("h.queue", lookCase(split), askTimeout, []any{lookCase(other)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := finalAs[*protocol.Looked](t, r); l.Error != "" || l.Tiles != 13 {
+		t.Errorf("the newer look: %+v; want 13 tiles", l)
+	}
+	for _, m := range r.Other[:len(r.Other)-1] { // the last is Final
+		if l, ok := m.Message.(*protocol.Looked); ok && l.Error != "" {
+			t.Errorf("the replaced look answered %+v; want no error", l)
+		}
+	}
+	t.Logf("two looks in a row: %d looked replies", countType(r, protocol.TypeLooked))
+	if d := b.mustCall(t, askCase(split, 1), askTimeout).done(t); !d.LookedAhead {
+		t.Errorf("ask of the newer look's picture: lookedAhead false")
+	}
+
+	// A stop while the ask waits behind its look: the ask ends cancelled
+	// without running; the look is kept for the next ask.
+	r, err = b.run("h.queue", askCase(other, 1), askTimeout, []any{lookCase(other)}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.done(t); d.Stop != protocol.StopCancelled || len(d.Tokens) != 0 {
+		t.Errorf("ask stopped behind its look: stop %q, %d tokens; want cancelled, none", d.Stop, len(d.Tokens))
+	}
+	if d := b.mustCall(t, askCase(other, 1), askTimeout).done(t); !d.LookedAhead {
+		t.Errorf("ask after the stopped one: lookedAhead false; want the look kept")
+	}
+
+	bad := finalAs[*protocol.Looked](t, b.mustCall(t, request(&protocol.Look{}, "bytes:not a picture"), askTimeout))
+	if bad.Error == "" {
+		t.Errorf("look at bytes that are no picture: %+v; want an error", bad)
+	}
+	t.Logf("look at a non-picture: %s", bad.Error)
+}
+
+// countType counts the messages of type typ among a reply's (Other holds
+// the final one too).
+func countType(r reply, typ protocol.Type) int {
+	n := 0
+	for _, m := range r.Other {
+		if m.Message != nil && m.Type() == typ {
+			n++
+		}
+	}
+	return n
 }
 
 // checkRefusedFollowUp asks a follow-up too long for the model's context:

@@ -102,6 +102,17 @@ type Stop struct{}
 type Reset struct{}
 
 // TilesRequest (debug) decodes and preprocesses the ask's picture only.
+// Look brings the picture of the next question ahead of it (the Blob travels
+// beside the JSON, as an ask's): the worker decodes and preprocesses it and
+// runs the vision encoder now, so an ask that brings the same picture
+// (the same bytes, split and decoder) starts at the prompt. A newer look
+// replaces an older one, cancelling it if it is still running.
+type Look struct {
+	// Split and Decoder as in the ask that will follow.
+	Split   *bool  `json:"split,omitempty"`
+	Decoder string `json:"decoder,omitempty"`
+}
+
 type TilesRequest struct {
 	Ask
 	// Pixels asks for the tiles' RGB bytes too.
@@ -230,6 +241,20 @@ type Done struct {
 	// in this turn.
 	GPUReadBytes int64 `json:"gpuReadBytes"`
 	GPUReads     int64 `json:"gpuReads"`
+	// LookedAhead: the picture was read and encoded by a look before this
+	// ask; PreprocessMs and VisionMs are then 0 (Looked has that work's).
+	LookedAhead bool `json:"lookedAhead,omitempty"`
+}
+
+// Looked ends a look: the picture is ready for the ask that brings it. A
+// look whose picture could not be prepared says why in Error; the page can
+// ignore it, since the ask that brings the picture reports the failure.
+type Looked struct {
+	PreprocessMs float64 `json:"preprocessMs"`
+	VisionMs     float64 `json:"visionMs"` // 0: the picture was ready already
+	Tiles        int     `json:"tiles"`
+	Decoder      string  `json:"decoder"`
+	Error        string  `json:"error,omitempty"`
 }
 
 // MarshalJSON writes tokens as [] when there are none.
@@ -269,6 +294,8 @@ func (Ask) Type() Type          { return TypeAsk }
 func (Stop) Type() Type         { return TypeStop }
 func (Reset) Type() Type        { return TypeReset }
 func (TilesRequest) Type() Type { return TypeTiles }
+func (Look) Type() Type         { return TypeLook }
+func (Looked) Type() Type       { return TypeLooked }
 func (Ready) Type() Type        { return TypeReady }
 func (Progress) Type() Type     { return TypeProgress }
 func (Loaded) Type() Type       { return TypeLoaded }

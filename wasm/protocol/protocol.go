@@ -28,6 +28,9 @@ const (
 	TypeAsk   Type = "ask"
 	TypeStop  Type = "stop"
 	TypeReset Type = "reset"
+	// TypeLook: a picture for the next question, read and run through
+	// the vision encoder at once, while the person types.
+	TypeLook Type = "look"
 	// TypeTiles (debug): preprocess a picture only; the worker answers
 	// with a message of the same type.
 	TypeTiles Type = "tiles"
@@ -42,6 +45,7 @@ const (
 	TypeToken    Type = "token"
 	TypeDone     Type = "done"
 	TypeError    Type = "error"
+	TypeLooked   Type = "looked"
 )
 
 // Message is any message of the protocol.
@@ -114,6 +118,7 @@ func DecodeRequest(raw []byte) (Message, error) {
 		TypeAsk:   func() Message { return new(Ask) },
 		TypeStop:  func() Message { return new(Stop) },
 		TypeReset: func() Message { return new(Reset) },
+		TypeLook:  func() Message { return new(Look) },
 		TypeTiles: func() Message { return new(TilesRequest) },
 	})
 }
@@ -128,6 +133,7 @@ func DecodeReply(raw []byte) (Message, error) {
 		TypeToken:    func() Message { return new(Token) },
 		TypeDone:     func() Message { return new(Done) },
 		TypeError:    func() Message { return new(Error) },
+		TypeLooked:   func() Message { return new(Looked) },
 		TypeTiles:    func() Message { return new(Tiles) },
 	})
 }

@@ -19,6 +19,7 @@ func TestRoundTrip(t *testing.T) {
 		&Stop{},
 		&Reset{},
 		&TilesRequest{Ask: Ask{Decoder: "go"}, Pixels: true},
+		&Look{Split: &split, Decoder: "browser"},
 	}
 	replies := []Message{
 		&Ready{},
@@ -26,7 +27,8 @@ func TestRoundTrip(t *testing.T) {
 		&Loaded{Backend: DeviceWebGPU, DType: modelconfig.SameVariant("q4"), Variants: &Available{Vision: []string{"q4"}, Embed: []string{}, Decoder: []string{"fp32", "q4"}}, Defaults: Defaults{Split: true, MaxNewTokens: 256, RepetitionPenalty: 1}},
 		&Status{Text: "Loading the model"},
 		&Token{ID: 42, Text: " cat"},
-		&Done{Tokens: []int64{1, 2}, Stop: StopEOS, TTFTMs: 12.5, Backend: DeviceWasm},
+		&Done{Tokens: []int64{1, 2}, Stop: StopEOS, TTFTMs: 12.5, Backend: DeviceWasm, LookedAhead: true},
+		&Looked{PreprocessMs: 3.5, VisionMs: 40, Tiles: 13, Decoder: "go"},
 		&Error{Message: "The picture could not be read.", Detail: "png: invalid format", Reset: true},
 		&Tiles{SHA256: []string{"ab"}, Rows: 1, Cols: 2, Pixels: [][]byte{{1, 2, 3}}},
 	}

@@ -57,7 +57,7 @@ func (w *worker) ask(req *protocol.Ask, image js.Value) {
 		w.reset()
 	}
 	start := time.Now()
-	turn, decoder, err := w.prepareTurn(ctx, m, req, image)
+	turn, pic, err := w.prepareTurn(ctx, m, req, image, true)
 	if err != nil {
 		w.failAsk(ctx, m, err, "The picture could not be prepared.")
 		return
@@ -93,30 +93,23 @@ func (w *worker) ask(req *protocol.Ask, image js.Value) {
 		return
 	}
 	m.visionRuns += ans.VisionRuns
-	w.post(w.doneMessage(m, ans, preprocess, decoder, before))
+	w.post(w.doneMessage(m, ans, preprocess, pic, before))
 }
 
-// prepareTurn decodes and preprocesses the ask's picture, if any.
-func (w *worker) prepareTurn(ctx context.Context, m *loadedModel, req *protocol.Ask, image js.Value) (pipeline.Turn, string, error) {
+// prepareTurn reads, decodes and preprocesses the ask's picture, if any
+// (pic is nil without one). With reuse, a picture the last look prepared
+// comes with its vision features, and the turn skips all of that work.
+func (w *worker) prepareTurn(ctx context.Context, m *loadedModel, req *protocol.Ask, image js.Value, reuse bool) (pipeline.Turn, *preparedPicture, error) {
 	turn := pipeline.Turn{Text: req.Text}
 	if !image.Truthy() {
-		return turn, "", nil
+		return turn, nil, nil
 	}
-	w.status("Reading the picture")
-	rgb, decoder, err := decodePicture(ctx, image, req.Decoder)
+	pic, err := w.preparePicture(ctx, m, image, req.Split, req.Decoder, reuse)
 	if err != nil {
-		return turn, decoder, err
+		return turn, nil, err
 	}
-	split := m.pipe.Config.Preprocessor.DoImageSplitting
-	if req.Split != nil {
-		split = *req.Split
-	}
-	img, err := m.pipe.PreprocessImage(rgb, split)
-	if err != nil {
-		return turn, decoder, err
-	}
-	turn.Image = img
-	return turn, decoder, nil
+	turn.Image, turn.Features = pic.image, pic.features
+	return turn, pic, nil
 }
 
 // resetError is the error message of an ask whose failure started the
@@ -132,22 +125,41 @@ func resetError(err error) *protocol.Error {
 // decoder run leaves the conversation as it was).
 func (w *worker) failAsk(ctx context.Context, m *loadedModel, err error, fallback string) {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		w.post(&protocol.Done{
-			Stop:            protocol.StopCancelled,
-			VisionRunsTotal: m.visionRuns,
-			Backend:         protocol.Device(m.eng.Name()),
-			DType:           m.variants,
-		})
+		w.post(cancelledDone(m))
 		return
 	}
 	w.post(errorMessage(sentence(err, fallback), err.Error()))
 }
 
+// stoppedAsk answers an ask stopped before its turn came: it never ran.
+func (w *worker) stoppedAsk() {
+	if w.model == nil {
+		w.post(errorMessage("Load a model before asking.", "ask without a loaded model"))
+		return
+	}
+	w.post(cancelledDone(w.model))
+}
+
+// cancelledDone is the done of an ask cancelled before its first token.
+func cancelledDone(m *loadedModel) *protocol.Done {
+	return &protocol.Done{
+		Stop:            protocol.StopCancelled,
+		VisionRunsTotal: m.visionRuns,
+		Backend:         protocol.Device(m.eng.Name()),
+		DType:           m.variants,
+	}
+}
+
 // doneMessage is the protocol's done message for an answer.
-func (w *worker) doneMessage(m *loadedModel, ans *pipeline.Answer, preprocess time.Duration, decoder string, before ortweb.Stats) *protocol.Done {
+func (w *worker) doneMessage(m *loadedModel, ans *pipeline.Answer, preprocess time.Duration, pic *preparedPicture, before ortweb.Stats) *protocol.Done {
 	t := ans.Timings
 	after := m.eng.Stats()
+	var decoder string
+	if pic != nil {
+		decoder = pic.decoder
+	}
 	return &protocol.Done{
+		LookedAhead:     pic != nil && pic.features != nil,
 		Tokens:          ans.Tokens,
 		Text:            ans.Text,
 		Stop:            protocol.StopReason(ans.Stop),
@@ -175,15 +187,15 @@ func (w *worker) tiles(req *protocol.TilesRequest, image js.Value) {
 		w.post(errorMessage("Load a model before asking.", "tiles without a loaded model"))
 		return
 	}
-	turn, decoder, err := w.prepareTurn(ctx, w.model, &req.Ask, image)
-	if err == nil && turn.Image == nil {
+	turn, pic, err := w.prepareTurn(ctx, w.model, &req.Ask, image, false)
+	if err == nil && pic == nil {
 		err = errors.New("tiles without an image")
 	}
 	if err != nil {
 		w.post(errorMessage(sentence(err, "The picture could not be prepared."), err.Error()))
 		return
 	}
-	w.postTiles(turn.Image, decoder, req.Pixels)
+	w.postTiles(turn.Image, pic.decoder, req.Pixels)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -71,9 +71,11 @@ func lastTokenLogits(p *pipeline.Pipeline) bool {
 	return ok && len(info.Shape) == 3 && info.Shape[1] == 1
 }
 
-// unload releases the conversation, the sessions and the engine.
+// unload releases the conversation, the looked-at picture, the sessions
+// and the engine.
 func (w *worker) unload() {
 	w.reset()
+	w.looked = nil
 	if w.model != nil {
 		w.model.pipe.Close()
 		w.model.eng.Close()

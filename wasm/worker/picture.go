@@ -22,18 +22,25 @@ import (
 // them into memory.
 const maxPictureBytes = 256 << 20
 
-// decodePicture decodes a Blob into RGB with the decoder chooseDecoder picks
-// for its format. It refuses pictures over imageproc.DefaultMaxPixels before
-// decoding their pixels. If Go cannot decode a variant of a format it knows
-// (an arithmetic-coded JPEG, say), the browser tries.
-func decodePicture(ctx context.Context, blob js.Value, request string) (*imageproc.RGB, string, error) {
+// readPicture reads a picture Blob's bytes, refusing files far larger
+// than any photo before reading them.
+func readPicture(ctx context.Context, blob js.Value) ([]byte, error) {
 	if size := blob.Get("size"); size.Type() == js.TypeNumber && size.Float() > maxPictureBytes {
-		return nil, "", fmt.Errorf("%w: a %.0f MB file", imageproc.ErrTooManyPixels, size.Float()/(1<<20))
+		return nil, fmt.Errorf("%w: a %.0f MB file", imageproc.ErrTooManyPixels, size.Float()/(1<<20))
 	}
 	data, err := blobBytes(ctx, blob)
 	if err != nil {
-		return nil, "", plain("The picture file could not be read.", err)
+		return nil, plain("The picture file could not be read.", err)
 	}
+	return data, nil
+}
+
+// decodePicture decodes a picture (data, the bytes of blob) into RGB with
+// the decoder chooseDecoder picks for its format. It refuses pictures over
+// imageproc.DefaultMaxPixels before decoding their pixels. If Go cannot
+// decode a variant of a format it knows (an arithmetic-coded JPEG, say),
+// the browser tries.
+func decodePicture(ctx context.Context, data []byte, blob js.Value, request string) (*imageproc.RGB, string, error) {
 	format, err := checkHeader(data)
 	if err != nil {
 		return nil, "", err

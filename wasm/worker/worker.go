@@ -32,6 +32,8 @@ type worker struct {
 	// Owned by serve's goroutine.
 	model *loadedModel
 	chat  *pipeline.Chat
+	// looked is the picture the last look prepared, with its features.
+	looked *preparedPicture
 }
 
 // loadedModel is a loaded model and what the load chose.
@@ -56,6 +58,8 @@ func newWorker() *worker {
 type request struct {
 	msg protocol.Message
 	obj js.Value
+	// stopped: a stop came while this ask waited its turn (behind a look).
+	stopped bool
 }
 
 // receive is called on JavaScript's turn: it must not block.
@@ -68,14 +72,18 @@ func (w *worker) receive(obj js.Value) {
 	switch msg.Type() {
 	case protocol.TypeStop:
 		w.cancelRunning(protocol.TypeAsk)
+		w.stopQueued()
 		return
 	case protocol.TypeReset:
 		w.cancelRunning(protocol.TypeAsk) // the conversation is going away
 	case protocol.TypeLoad:
-		w.cancelRunning(protocol.TypeAsk, protocol.TypeLoad) // the model is being replaced
+		w.cancelRunning(protocol.TypeAsk, protocol.TypeLoad, protocol.TypeLook) // the model is being replaced
+	case protocol.TypeLook:
+		w.cancelRunning(protocol.TypeLook) // a newer picture
+		w.dropQueued(protocol.TypeLook)
 	}
 	w.mu.Lock()
-	w.queue = append(w.queue, request{msg, obj})
+	w.queue = append(w.queue, request{msg: msg, obj: obj})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -103,6 +111,25 @@ func (w *worker) cancelRunning(types ...protocol.Type) {
 	if w.cancel != nil && slices.Contains(types, w.running) {
 		w.cancel()
 	}
+}
+
+// stopQueued marks the asks waiting their turn as stopped: each ends with
+// done, stop "cancelled", when it comes up.
+func (w *worker) stopQueued() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := range w.queue {
+		if w.queue[i].msg.Type() == protocol.TypeAsk {
+			w.queue[i].stopped = true
+		}
+	}
+}
+
+// dropQueued forgets the queued messages of type typ.
+func (w *worker) dropQueued(typ protocol.Type) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.queue = slices.DeleteFunc(w.queue, func(r request) bool { return r.msg.Type() == typ })
 }
 
 // next waits for the next queued message.
@@ -139,7 +166,13 @@ func (w *worker) handle(r request) {
 	case *protocol.Load:
 		w.load(msg)
 	case *protocol.Ask:
+		if r.stopped {
+			w.stoppedAsk()
+			return
+		}
 		w.ask(msg, r.obj.Get("image"))
+	case *protocol.Look:
+		w.look(msg, r.obj.Get("image"))
 	case *protocol.Reset:
 		w.reset()
 	case *protocol.TilesRequest:

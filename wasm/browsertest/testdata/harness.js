@@ -6,6 +6,7 @@ const terminal = {
   load: ['loaded', 'error'],
   ask: ['done', 'error'],
   tiles: ['tiles', 'error'],
+  look: ['looked', 'error'],
 };
 
 let worker = null;
@@ -117,6 +118,18 @@ window.h = {
     if (!worker) newWorker();
     worker.postMessage(first);
     return request(await withImage(msg));
+  },
+  // queue posts the messages of first (their pictures fetched) and msg in
+  // one turn, and with stop a stop right after msg; it returns msg's
+  // reply, whose other messages hold what first's got.
+  async queue(msg, first, stop) {
+    if (!worker) newWorker();
+    const pre = await Promise.all(first.map(withImage));
+    const last = await withImage(msg);
+    for (const m of pre) worker.postMessage(m);
+    const r = request(last);
+    if (stop) worker.postMessage({ type: 'stop' });
+    return r;
   },
   send(msg) { if (!worker) newWorker(); worker.postMessage(msg); },
   isolated() { return self.crossOriginIsolated; },
