@@ -8,7 +8,8 @@ import (
 )
 
 // answerFigures are the measurements shown under an answer: time to first
-// token, decode speed, backend and variant.
+// token (and whether the picture was read while the person typed), decode
+// speed, backend and variant.
 type answerFigures struct {
 	goapp.Compo
 	Figures figures
@@ -23,6 +24,7 @@ func (a *answerFigures) Render() goapp.UI {
 	f := a.Figures
 	return goapp.Dl().Class("figures").Body(
 		a.item("First token", formatMs(f.TTFTMs)),
+		goapp.If(f.LookedAhead, func() goapp.UI { return a.item("Picture", "read while you typed") }),
 		goapp.If(f.DecodeTPS > 0, func() goapp.UI { return a.item("Speed", formatRate(f.DecodeTPS)) }),
 		a.item("Ran on", backendLabel(f.Backend)),
 		goapp.If(variantLabel(f.DType) != "", func() goapp.UI { return a.item("Variant", variantLabel(f.DType)) }),

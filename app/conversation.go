@@ -120,6 +120,7 @@ func doneData(t turn) map[string]any {
 		"decode-tps":        strconv.FormatFloat(f.DecodeTPS, 'f', 2, 64),
 		"vision-runs":       strconv.Itoa(f.VisionRuns),
 		"vision-runs-total": strconv.Itoa(f.VisionRunsTotal),
+		"looked-ahead":      strconv.FormatBool(f.LookedAhead),
 		"stop":              t.Stop,
 		"backend":           f.Backend,
 		"dtype":             fmt.Sprint(variantLabel(f.DType)),

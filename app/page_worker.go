@@ -147,6 +147,7 @@ func (p *page) finishAnswer(ctx goapp.Context, m *protocol.Done) {
 	t.Figures = figures{
 		TTFTMs: m.TTFTMs, DecodeTPS: m.DecodeTPS, Backend: string(m.Backend), DType: m.DType,
 		VisionRuns: m.VisionRuns, VisionRunsTotal: m.VisionRunsTotal, Tokens: len(m.Tokens),
+		LookedAhead: m.LookedAhead,
 	}
 	if p.stopAsked {
 		// The Stop button is now disabled; keep the keyboard focus usable.

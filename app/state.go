@@ -74,6 +74,8 @@ type figures struct {
 	VisionRuns      int
 	VisionRunsTotal int
 	Tokens          int
+	// LookedAhead: the picture was read and encoded while the person typed.
+	LookedAhead bool
 }
 
 // turn is one question and its answer.

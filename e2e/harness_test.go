@@ -328,6 +328,7 @@ type answer struct {
 	DecodeTPS       string `json:"decodeTps"`
 	VisionRuns      string `json:"visionRuns"`
 	VisionRunsTotal string `json:"visionRunsTotal"`
+	LookedAhead     string `json:"lookedAhead"`
 	Stop            string `json:"stop"`
 	Backend         string `json:"backend"`
 	DType           string `json:"dtype"`

@@ -57,7 +57,9 @@ func (w *worker) ask(req *protocol.Ask, image js.Value) {
 		w.reset()
 	}
 	start := time.Now()
-	turn, pic, err := w.prepareTurn(ctx, m, req, image, true)
+	// Without a look there is nothing to reuse, and the picture's sha256
+	// is not worth its time.
+	turn, pic, err := w.prepareTurn(ctx, m, req, image, w.looked != nil)
 	if err != nil {
 		w.failAsk(ctx, m, err, "The picture could not be prepared.")
 		return

@@ -31,16 +31,19 @@ type preparedPicture struct {
 
 // preparePicture reads, decodes and preprocesses a picture Blob. With
 // reuse, the picture the last look prepared is returned as it is when the
-// key matches (its features set).
+// key matches (its features set); without, the key holds no sha256.
 func (w *worker) preparePicture(ctx context.Context, m *loadedModel, blob js.Value, split *bool, decoder string, reuse bool) (*preparedPicture, error) {
 	w.status("Reading the picture")
 	data, err := readPicture(ctx, blob)
 	if err != nil {
 		return nil, err
 	}
-	key := pictureKey{sum: sha256.Sum256(data), split: m.pipe.Config.Preprocessor.DoImageSplitting, decoder: decoder}
+	key := pictureKey{split: m.pipe.Config.Preprocessor.DoImageSplitting, decoder: decoder}
 	if split != nil {
 		key.split = *split
+	}
+	if reuse {
+		key.sum = sha256.Sum256(data)
 	}
 	if reuse && w.looked != nil && w.looked.key == key {
 		return w.looked, nil
