@@ -309,9 +309,13 @@ func (p *page) changeSettings(_ goapp.Context, s Settings) {
 	}
 	reload := p.settings.ReloadsModel(s, backend)
 	modelChanged := p.settings.Model != s.Model
+	splitChanged := p.settings.Split.Resolve(p.phone, p.splitDefault) != s.Split.Resolve(p.phone, p.splitDefault)
 	p.settings = s
 	replaceQuery(s.Query(pageQuery(), p.defaults))
 	if !reload {
+		if splitChanged {
+			p.lookAhead() // the picture waiting for its question, cut the new way
+		}
 		return
 	}
 	p.resetChat()

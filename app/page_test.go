@@ -169,6 +169,16 @@ func TestPageLooksAhead(t *testing.T) {
 	if !ok || lastImage(w) != p.pic.Blob {
 		t.Fatalf("after a pick: posted %v; want a look with the picture", types(w))
 	}
+	s := p.settings
+	s.Split = SplitOn
+	if *look.Split {
+		s.Split = SplitOff
+	}
+	p.changeSettings(noCtx, s)
+	look, ok = lastPost(w).(*protocol.Look)
+	if !ok || lastImage(w) != p.pic.Blob {
+		t.Fatalf("after changing the split: posted %v; want a new look", types(w))
+	}
 	p.ask(noCtx, "Q")
 	if ask := lastAsk(t, w); *ask.Split != *look.Split || lastImage(w) != p.pic.Blob {
 		t.Errorf("ask split %v, look split %v; want the same, and the picture again", *ask.Split, *look.Split)

@@ -69,8 +69,13 @@ window.bench = {
     worker.onerror = (e) => pending && pending.reject(new Error(e.message));
     const msg = { type: 'load', model, base: location.href, device, dtype, warmUp, dequantize, oneAtATime, int8MatMul, repeatKV };
     if (threads) msg.threads = threads;
-    const loaded = await request(msg, ['loaded']);
+    const stages = [];
+    const loaded = await request(msg, ['loaded'], (m, now) => {
+      if (m.type === 'status') stages.push(`${m.text} at ${Math.round(now - start)} ms`);
+      if (m.type === 'progress' && m.total && m.loaded === m.total) stages.push(`${m.file} fetched at ${Math.round(now - start)} ms`);
+    });
     return {
+      stages,
       loadMs: performance.now() - start,
       backend: loaded.backend,
       threads: loaded.threads,

@@ -93,6 +93,9 @@ type pageLoad struct {
 	Backend string  `json:"backend"`
 	Threads int     `json:"threads"`
 	Notice  string  `json:"notice"`
+	// Stages: what the worker said it was doing during the load, and when
+	// (ours only).
+	Stages []string `json:"stages"`
 }
 
 type pageRun struct {
@@ -149,7 +152,7 @@ func (c *chromium) measure(s *site, base string, r browserRun) (result, error) {
 	if err != nil {
 		return res, fmt.Errorf("run: %w", err)
 	}
-	res.Threads, res.Notice, res.RanOn = ld.Threads, ld.Notice, ld.Backend
+	res.Threads, res.Notice, res.RanOn, res.LoadStages = ld.Threads, ld.Notice, ld.Backend, ld.Stages
 	res.LoadMs = &ld.LoadMs
 	res.PreprocessMs, res.VisionMs, res.TTFTMs, res.DecodeTps = pr.PreprocessMs, pr.VisionMs, pr.TTFTMs, pr.DecodeTps
 	res.Tokens, res.PromptTokens = len(pr.Tokens), pr.PromptTokens

@@ -38,6 +38,7 @@ type result struct {
 	PromptTokens int      `json:"prompt_tokens,omitempty"`
 	Threads      int      `json:"threads,omitempty"`
 	Notice       string   `json:"notice,omitempty"`
+	LoadStages   []string `json:"load_stages,omitempty"`
 	Error        string   `json:"error,omitempty"`
 	TokenIDs     []int64  `json:"token_ids,omitempty"`
 }
@@ -164,6 +165,9 @@ func finish(r result, err error, name string, run int, logf func(string, ...any)
 	logf("  load %s · preprocess %s · vision %s · first token %s · %s tokens/s · peak %s MB · %s MB sent · %d tokens",
 		num(r.LoadMs, 0), num(r.PreprocessMs, 0), num(r.VisionMs, 0), num(r.TTFTMs, 0), num(r.DecodeTps, 1),
 		num(r.PeakMemMB, 0), num(r.DownloadedMB, 1), r.Tokens)
+	if len(r.LoadStages) > 0 {
+		logf("  load stages: %s", strings.Join(r.LoadStages, "; "))
+	}
 	return r
 }
 
