@@ -84,6 +84,11 @@ func (w *worker) look(req *protocol.Look, image js.Value) {
 		w.status("Looking at the picture")
 		start = time.Now()
 		features, err := m.pipe.EncodeImage(ctx, pic.image)
+		if err == nil && ctx.Err() != nil {
+			// A run once started ends whatever ctx says; a newer
+			// look, a question without a picture or a load took over.
+			err = ctx.Err()
+		}
 		if err != nil {
 			w.lookFailed(ctx, err)
 			return

@@ -81,6 +81,13 @@ func (w *worker) receive(obj js.Value) {
 	case protocol.TypeLook:
 		w.cancelRunning(protocol.TypeLook) // a newer picture
 		w.dropQueued(protocol.TypeLook)
+	case protocol.TypeAsk:
+		if !obj.Get("image").Truthy() {
+			// A question without a picture does not wait for one the
+			// person has put away.
+			w.cancelRunning(protocol.TypeLook)
+			w.dropQueued(protocol.TypeLook)
+		}
 	}
 	w.mu.Lock()
 	w.queue = append(w.queue, request{msg: msg, obj: obj})
