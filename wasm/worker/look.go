@@ -63,8 +63,8 @@ func (w *worker) preparePicture(ctx context.Context, m *loadedModel, blob js.Val
 // encoder on it while the person types; the ask that brings the same
 // picture then starts at the prompt (prepareTurn). It answers looked, with
 // Error set when the picture could not be prepared (the ask will say why,
-// in its own words); a look cancelled by a newer look or a load ends
-// without a word.
+// in its own words); a look cancelled by a newer look, a question without
+// a picture or a load ends without a word.
 func (w *worker) look(req *protocol.Look, image js.Value) {
 	ctx, done := w.jobContext(protocol.TypeLook)
 	defer done()
@@ -84,6 +84,9 @@ func (w *worker) look(req *protocol.Look, image js.Value) {
 		w.status("Looking at the picture")
 		start = time.Now()
 		features, err := m.pipe.EncodeImage(ctx, pic.image)
+		if err == nil {
+			m.visionRuns++
+		}
 		if err == nil && ctx.Err() != nil {
 			// A run once started ends whatever ctx says; a newer
 			// look, a question without a picture or a load took over.
@@ -94,7 +97,6 @@ func (w *worker) look(req *protocol.Look, image js.Value) {
 			return
 		}
 		msg.VisionMs = ms(time.Since(start))
-		m.visionRuns++
 		// The ask needs the grid and the features, not the pixels.
 		pic.features = features
 		pic.image = &idefics3.Result{Rows: pic.image.Rows, Cols: pic.image.Cols, Shape: pic.image.Shape}
@@ -105,7 +107,7 @@ func (w *worker) look(req *protocol.Look, image js.Value) {
 
 func (w *worker) lookFailed(ctx context.Context, err error) {
 	if ctx.Err() != nil {
-		return // a newer look or a load took over
+		return // something newer took over
 	}
 	w.post(&protocol.Looked{Error: err.Error()})
 }
