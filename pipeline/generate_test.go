@@ -50,6 +50,17 @@ func loadModel(t *testing.T, variant string) *pipeline.Pipeline {
 	return p
 }
 
+// newChat starts a chat on p, closed when the test ends.
+func newChat(t *testing.T, p *pipeline.Pipeline) *pipeline.Chat {
+	t.Helper()
+	chat, err := p.NewChat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(chat.Close)
+	return chat
+}
+
 // answer runs one single-turn generation of a prepared case.
 func answer(p *pipeline.Pipeline, pc preparedCase, so sample.Options) (*pipeline.Answer, error) {
 	chat, err := p.NewChat()
@@ -205,11 +216,7 @@ func TestInjectedBugsAreCaught(t *testing.T) {
 func TestFollowUpReusesCache(t *testing.T) {
 	p := loadModel(t, "fp32")
 	pc := preparedCases(t)[1] // astronaut, single image: short prompt
-	chat, err := p.NewChat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chat.Close()
+	chat := newChat(t, p)
 	opts := generate.Options{MaxNewTokens: 8}
 	first, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt}, opts)
 	if err != nil {
@@ -252,12 +259,7 @@ func TestFeaturesEncodedAhead(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", pc.c.ID, err)
 		}
-		chat, err := p.NewChat()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, err := chat.Ask(ctx, pipeline.Turn{Image: pc.image, Features: features, Text: pc.c.Prompt}, opts)
-		chat.Close()
+		ans, err := newChat(t, p).Ask(ctx, pipeline.Turn{Image: pc.image, Features: features, Text: pc.c.Prompt}, opts)
 		if err != nil {
 			t.Fatalf("%s: %v", pc.c.ID, err)
 		}
@@ -274,11 +276,7 @@ func TestFeaturesEncodedAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chat, err := p.NewChat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chat.Close()
+	chat := newChat(t, p)
 	_, err = chat.Ask(ctx, pipeline.Turn{Image: pc.image, Features: features[:len(features)-1], Text: pc.c.Prompt}, opts)
 	if err == nil || errors.Is(err, pipeline.ErrChatReset) {
 		t.Fatalf("features one value short: %v; want an error that keeps the chat", err)
@@ -298,11 +296,7 @@ func TestFeaturesEncodedAhead(t *testing.T) {
 func TestCancelKeepsTokens(t *testing.T) {
 	p := loadModel(t, "fp32")
 	pc := preparedCases(t)[1]
-	chat, err := p.NewChat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chat.Close()
+	chat := newChat(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0
@@ -358,11 +352,7 @@ func TestMinNewTokensHoldsBackEOS(t *testing.T) {
 	}
 	p.Model.Dims.EOSTokenIDs = []int64{eos}
 	run := func(minNew int) *pipeline.Answer {
-		chat, err := p.NewChat()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer chat.Close()
+		chat := newChat(t, p)
 		ans, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt},
 			generate.Options{MaxNewTokens: referenceMaxNewTokens, MinNewTokens: minNew})
 		if err != nil {
@@ -408,11 +398,7 @@ func TestFailedTurnKeepsOrResetsChat(t *testing.T) {
 	follow := pipeline.Turn{Text: "And what colour is it?"}
 	ctx := context.Background()
 
-	control, err := p.NewChat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer control.Close()
+	control := newChat(t, p)
 	if _, err := control.Ask(ctx, first, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -421,11 +407,7 @@ func TestFailedTurnKeepsOrResetsChat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	chat, err := p.NewChat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chat.Close()
+	chat := newChat(t, p)
 	if _, err := chat.Ask(ctx, first, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -475,11 +457,7 @@ func TestGenerateStopsAtContextEnd(t *testing.T) {
 	p.Model.Dims.MaxPositions = len(full.InputIDs) + room
 	defer func() { p.Model.Dims.MaxPositions = limit }()
 
-	chat, err := p.NewChat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chat.Close()
+	chat := newChat(t, p)
 	ans, err := chat.Ask(context.Background(), pipeline.Turn{Image: pc.image, Text: pc.c.Prompt},
 		generate.Options{MaxNewTokens: referenceMaxNewTokens})
 	if err != nil {
