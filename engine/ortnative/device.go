@@ -5,6 +5,8 @@ package ortnative
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pocketvlm/smolvlm/engine"
 )
 
 // webgpuEP is the name onnxruntime registers its WebGPU execution provider
@@ -37,7 +39,7 @@ func keepOnDevice(output string) bool { return strings.HasPrefix(output, "presen
 // that a library without it, or a machine without a usable adapter, fails in
 // New with one line rather than at the first model.
 func (e *Engine) probe() error {
-	h, err := createSessionFromBytes(e.env, identityModel(1 /* FLOAT */), e.cfg)
+	h, err := createSessionFromBytes(e.env, engine.IdentityModel(engine.ONNXFloat32), e.cfg)
 	if err != nil {
 		return deviceErr(e.opts.Device, err)
 	}
@@ -67,41 +69,4 @@ func deviceErr(device string, err error) error {
 		return fmt.Errorf("device %s: %s (%s)", device, hint, msg)
 	}
 	return fmt.Errorf("device %s: %s", device, msg)
-}
-
-// identityModel encodes an ONNX ModelProto for y = Identity(x), x and y of
-// the given element type and shape [1].
-func identityModel(elemType uint64) []byte {
-	valueInfo := func(name string) []byte {
-		dim := pbBytes(1, pbVarint(1, 1))                           // Dimension.dim_value
-		tensor := append(pbVarint(1, elemType), pbBytes(2, dim)...) // TypeProto.Tensor
-		return append(pbString(1, name), pbBytes(2, pbBytes(1, tensor))...)
-	}
-	node := append(append(pbString(1, "x"), pbString(2, "y")...), pbString(4, "Identity")...)
-	graph := append(pbBytes(1, node), pbString(2, "g")...)
-	graph = append(graph, pbBytes(11, valueInfo("x"))...)
-	graph = append(graph, pbBytes(12, valueInfo("y"))...)
-	opset := pbVarint(2, 13)
-	model := append(pbVarint(1, 8), pbBytes(7, graph)...) // ir_version 8
-	return append(model, pbBytes(8, opset)...)
-}
-
-// Protocol buffer wire encoding, just enough for identityModel.
-func pbKey(field, wire uint64) []byte { return uvarint(field<<3 | wire) }
-
-func pbVarint(field, v uint64) []byte { return append(pbKey(field, 0), uvarint(v)...) }
-
-func pbString(field uint64, s string) []byte { return pbBytes(field, []byte(s)) }
-
-func pbBytes(field uint64, b []byte) []byte {
-	return append(append(pbKey(field, 2), uvarint(uint64(len(b)))...), b...)
-}
-
-func uvarint(v uint64) []byte {
-	var out []byte
-	for v >= 0x80 {
-		out = append(out, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(out, byte(v))
 }

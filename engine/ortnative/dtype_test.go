@@ -18,7 +18,7 @@ import (
 func TestUnsupportedElementType(t *testing.T) {
 	e, _, _ := setup(t)
 	path := filepath.Join(t.TempDir(), "identity_int32.onnx")
-	if err := os.WriteFile(path, identityModel(6 /* INT32 */), 0o644); err != nil {
+	if err := os.WriteFile(path, engine.IdentityModel(engine.ONNXInt32), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.LoadSession(context.Background(), path)
