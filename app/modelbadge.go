@@ -22,6 +22,7 @@ func (b *modelBadge) Render() goapp.UI {
 		Class("model-badge", "is-"+m.Status.dataState()).
 		DataSet("state", m.Status.dataState()).
 		DataSet("backend", m.Backend).
+		DataSet("stored", string(m.Stored)).
 		Role("status").
 		Body(
 			goapp.Span().Class("dot").Aria("hidden", true),

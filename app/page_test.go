@@ -379,6 +379,46 @@ func TestPageSupersededLoadEndsQuietly(t *testing.T) {
 	}
 }
 
+// TestPageModelStored follows the worker's word that the downloads are in
+// the cache, which comes after loaded: kept, nothing is said; not kept, a
+// notice says the next start needs the network; an older load's word and
+// one before loaded are dropped, and a new load forgets it.
+func TestPageModelStored(t *testing.T) {
+	hasNotice := func(p *page) bool {
+		return slices.ContainsFunc(p.notices(), func(n notice) bool { return n.ID == "notice-storage" })
+	}
+	p, w := testPage(t)
+	p.message(&protocol.Stored{LoadID: p.loadID, Complete: false})
+	if p.model.Stored != storedPending {
+		t.Errorf("stored before loaded: %q, want it dropped", p.model.Stored)
+	}
+	loadTestModel(p)
+	if p.model.Stored != storedPending || hasNotice(p) {
+		t.Errorf("loaded: stored %q, notice %v; want pending and no notice", p.model.Stored, hasNotice(p))
+	}
+	p.message(&protocol.Stored{LoadID: p.loadID, Complete: true})
+	if p.model.Stored != storedComplete || hasNotice(p) {
+		t.Errorf("complete: stored %q, notice %v", p.model.Stored, hasNotice(p))
+	}
+
+	s := p.settings
+	s.Device = DeviceWASM
+	p.changeSettings(noCtx, s)
+	old := w.posted[0].(*protocol.Load).LoadID
+	if p.model.Stored != storedPending {
+		t.Errorf("a new load kept stored %q", p.model.Stored)
+	}
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM})
+	p.message(&protocol.Stored{LoadID: old, Complete: false})
+	if p.model.Stored != storedPending {
+		t.Errorf("an older load's stored message was taken: %q", p.model.Stored)
+	}
+	p.message(&protocol.Stored{LoadID: p.loadID, Complete: false})
+	if p.model.Stored != storedIncomplete || !hasNotice(p) {
+		t.Errorf("incomplete: stored %q, notice %v; want incomplete and the storage notice", p.model.Stored, hasNotice(p))
+	}
+}
+
 func TestPageLoadErrorAndRetry(t *testing.T) {
 	p, w := testPage(t)
 	p.message(&protocol.Error{LoadID: p.loadID, Message: "model folder not found"})

@@ -60,6 +60,8 @@ func (p *page) staleLoad(m protocol.Message) bool {
 		return m.LoadID != p.loadID
 	case *protocol.Loaded:
 		return m.LoadID != p.loadID
+	case *protocol.Stored:
+		return m.LoadID != p.loadID
 	case *protocol.Error:
 		return m.LoadID != 0 && m.LoadID != p.loadID
 	}
@@ -78,6 +80,8 @@ func (p *page) onWorkerMessage(ctx goapp.Context, m protocol.Message) {
 		p.model.progress(m.File, m.Loaded, m.Total)
 	case *protocol.Loaded:
 		p.modelLoaded(m)
+	case *protocol.Stored:
+		p.modelStored(m)
 	case *protocol.Status:
 		p.workerStatus(m.Text)
 	case *protocol.Token:
@@ -99,6 +103,21 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 	p.splitDefault = m.Defaults.Split
 	p.lookAhead() // a picture picked while the model loaded
 	p.askPersistence()
+	if p.settingsOpen {
+		p.refreshStorage()
+	}
+}
+
+// modelStored records whether the loaded model's downloads are all in the
+// browser's cache, which the worker says a little after the model is ready.
+func (p *page) modelStored(m *protocol.Stored) {
+	if p.model.Status != loaded {
+		return
+	}
+	p.model.Stored = storedIncomplete
+	if m.Complete {
+		p.model.Stored = storedComplete
+	}
 	if p.settingsOpen {
 		p.refreshStorage()
 	}
@@ -217,6 +236,9 @@ func (p *page) notices() []notice {
 		out = append(out, notice{ID: "notice-fallback", Kind: noticeWarn, Text: text})
 	} else if p.model.Status == loaded && p.model.Notice != "" {
 		out = append(out, notice{ID: "notice-worker", Kind: noticeInfo, Text: p.model.Notice})
+	}
+	if p.model.Status == loaded && p.model.Stored == storedIncomplete {
+		out = append(out, notice{ID: "notice-storage", Kind: noticeWarn, Text: "The model could not be kept on this device (its storage is full, or this is a private window), so the app needs the network at its next start."})
 	}
 	if p.model.Tiny || (p.tinyDefault && p.settings.Model == p.defaults.Model) {
 		out = append(out, notice{ID: "notice-tiny", Kind: noticeInfo, Text: "This is the tiny test model: answers are random words."})

@@ -115,7 +115,19 @@ type modelState struct {
 	// UnpackedTo (Settings.Unpack4Bit, on WebAssembly only).
 	Unpacked   []string
 	UnpackedTo string
+	// Stored says whether the model's downloads are all in the browser's
+	// cache (protocol.Stored), so that it also loads offline.
+	Stored storedState
 }
+
+// storedState is whether a loaded model's files are kept on the device.
+type storedState string
+
+const (
+	storedPending    storedState = ""           // not said yet
+	storedComplete   storedState = "complete"   // every file is in the cache
+	storedIncomplete storedState = "incomplete" // some file could not be kept
+)
 
 // progress records one progress message.
 func (m *modelState) progress(file string, loadedBytes, total int64) {

@@ -175,6 +175,17 @@ func (tb *tab) modelCacheFiles() int {
 	return eval[int](tb, fmt.Sprintf(`(async () => (await (await caches.open(%q)).keys()).length)()`, app.ModelCacheName))
 }
 
+// waitStored waits until the page says the loaded model's files are all
+// in the browser's cache: the worker stores them while the model already
+// answers.
+func (tb *tab) waitStored() {
+	tb.t.Helper()
+	state := tb.waitFor(`document.querySelector('#model-status')?.dataset.stored || null`, loadTimeout, "complete", "incomplete")
+	if state != "complete" {
+		tb.t.Fatalf("the model's files were not all stored: %s", tb.pageText())
+	}
+}
+
 // reload reloads the tab without waiting for the model.
 func (tb *tab) reload() {
 	tb.t.Helper()
@@ -205,6 +216,7 @@ func TestOfflineStart(t *testing.T) {
 	site := newPWASite(t, "offline-1")
 	tb := openAppAt(t, site.url, offlineQuery, desktop)
 	tb.waitServiceWorker("offline-1")
+	tb.waitStored()
 	if n := tb.modelCacheFiles(); n == 0 {
 		t.Fatalf("the model cache %s is empty after a load", app.ModelCacheName)
 	}
@@ -227,6 +239,7 @@ func TestOfflineAfterUpdate(t *testing.T) {
 	site := newPWASite(t, "update-1")
 	tb := openAppAt(t, site.url, offlineQuery, desktop)
 	tb.waitServiceWorker("update-1")
+	tb.waitStored()
 	downloaded := site.onnx.Load()
 	if downloaded == 0 {
 		t.Fatal("the first load downloaded no .onnx file")
@@ -236,6 +249,7 @@ func TestOfflineAfterUpdate(t *testing.T) {
 	tb.reload() // the navigation makes the browser check app-worker.js
 	tb.waitModel()
 	tb.waitServiceWorker("update-2")
+	tb.waitStored()
 	if n := tb.modelCacheFiles(); n == 0 {
 		t.Fatalf("the app update emptied the model cache %s", app.ModelCacheName)
 	}
@@ -319,6 +333,7 @@ func TestStorageDeleteModel(t *testing.T) {
 	requireSuite(t)
 	site := newPWASite(t, "storage-1")
 	tb := openAppAt(t, site.url, offlineQuery, desktop)
+	tb.waitStored()
 	files := tb.modelCacheFiles()
 	if files == 0 {
 		t.Fatalf("the model cache %s is empty after a load", app.ModelCacheName)

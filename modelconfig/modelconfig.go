@@ -81,15 +81,16 @@ type Config struct {
 	RandomWeights bool
 }
 
-// Load reads and validates the configuration files of the model folder src.
-// A missing or malformed file is an error naming that file.
-func Load(src Source) (*Config, error) {
-	var c Config
-	steps := []struct {
-		name     string
-		optional bool
-		apply    func([]byte) error
-	}{
+// configStep is one file Load reads, and what it takes from it.
+type configStep struct {
+	name     string
+	optional bool
+	apply    func([]byte) error
+}
+
+// steps are the files Load reads into c, in order.
+func (c *Config) steps() []configStep {
+	return []configStep{
 		{ConfigFile, false, c.applyModelConfig},
 		{GenerationConfigFile, false, c.applyGenerationConfig},
 		{PreprocessorConfigFile, false, c.applyPreprocessorConfig},
@@ -98,6 +99,23 @@ func Load(src Source) (*Config, error) {
 		{ChatTemplateFile, true, c.applyChatTemplate},
 		{RandomWeightsFile, true, c.applyRandomWeights},
 	}
+}
+
+// ConfigFiles names the files Load reads, in its order (some optional), so
+// that a reader over the network can fetch them all at once.
+func ConfigFiles() []string {
+	var names []string
+	for _, s := range new(Config).steps() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// Load reads and validates the configuration files of the model folder src.
+// A missing or malformed file is an error naming that file.
+func Load(src Source) (*Config, error) {
+	var c Config
+	steps := c.steps()
 	for _, s := range steps {
 		raw, err := src.ReadFile(s.name)
 		if err != nil {

@@ -77,33 +77,50 @@ func (p *Pipeline) DequantizedTo() string {
 
 // Open reads the configuration, tokenizer and chat template of a model folder.
 func Open(src modelconfig.Source) (*Pipeline, error) {
-	cfg, err := modelconfig.Load(src)
+	p, err := OpenConfig(src)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := src.ReadFile(modelconfig.TokenizerFile)
-	if err != nil {
-		return nil, fmt.Errorf("model folder: read %s: %w", modelconfig.TokenizerFile, err)
+	if err := p.LoadTokenizer(); err != nil {
+		return nil, err
 	}
-	tok, err := tokenizer.Load(bytes.NewReader(raw))
+	return p, nil
+}
+
+// OpenConfig reads the configuration and chat template of a model folder,
+// enough to choose and load the model's files. LoadTokenizer must follow
+// before the pipeline makes prompts; the browser runs it while the model
+// loads, since tokenizer.json takes a second to parse there.
+func OpenConfig(src modelconfig.Source) (*Pipeline, error) {
+	cfg, err := modelconfig.Load(src)
 	if err != nil {
-		return nil, fmt.Errorf("model folder: %s: %w", modelconfig.TokenizerFile, err)
+		return nil, err
 	}
 	tmpl, err := prompt.CompileTemplate(cfg.ChatTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("model folder: %w", err)
 	}
-	imageToken, ok := tok.Token(cfg.ImageTokenID)
-	if !ok {
-		return nil, fmt.Errorf("model folder: image_token_id %d is not in %s", cfg.ImageTokenID, modelconfig.TokenizerFile)
+	return &Pipeline{Source: src, Config: cfg, Template: tmpl}, nil
+}
+
+// LoadTokenizer reads the model folder's tokenizer and checks that it knows
+// the configuration's image token.
+func (p *Pipeline) LoadTokenizer() error {
+	raw, err := p.Source.ReadFile(modelconfig.TokenizerFile)
+	if err != nil {
+		return fmt.Errorf("model folder: read %s: %w", modelconfig.TokenizerFile, err)
 	}
-	return &Pipeline{
-		Source:    src,
-		Config:    cfg,
-		Tokenizer: tok,
-		Template:  tmpl,
-		Expander:  prompt.Expander{ImageToken: imageToken, ImageSeqLen: cfg.ImageSeqLen},
-	}, nil
+	tok, err := tokenizer.Load(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("model folder: %s: %w", modelconfig.TokenizerFile, err)
+	}
+	imageToken, ok := tok.Token(p.Config.ImageTokenID)
+	if !ok {
+		return fmt.Errorf("model folder: image_token_id %d is not in %s", p.Config.ImageTokenID, modelconfig.TokenizerFile)
+	}
+	p.Tokenizer = tok
+	p.Expander = prompt.Expander{ImageToken: imageToken, ImageSeqLen: p.Config.ImageSeqLen}
+	return nil
 }
 
 // LoadModel loads the three ONNX sessions on eng, in the variants v (none

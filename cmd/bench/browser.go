@@ -106,6 +106,9 @@ type pageRun struct {
 	DecodeTps    *float64 `json:"decodeTps"`
 	TotalMs      float64  `json:"totalMs"`
 	PromptTokens int      `json:"promptTokens"`
+	// Stages: the load's stages that came after the model was ready
+	// (ours only: its files stored in the cache).
+	Stages []string `json:"stages"`
 }
 
 // browserRun is one contestant's load and answer in a fresh browser context
@@ -152,7 +155,7 @@ func (c *chromium) measure(s *site, base string, r browserRun) (result, error) {
 	if err != nil {
 		return res, fmt.Errorf("run: %w", err)
 	}
-	res.Threads, res.Notice, res.RanOn, res.LoadStages = ld.Threads, ld.Notice, ld.Backend, ld.Stages
+	res.Threads, res.Notice, res.RanOn, res.LoadStages = ld.Threads, ld.Notice, ld.Backend, append(ld.Stages, pr.Stages...)
 	res.LoadMs = &ld.LoadMs
 	res.PreprocessMs, res.VisionMs, res.TTFTMs, res.DecodeTps = pr.PreprocessMs, pr.VisionMs, pr.TTFTMs, pr.DecodeTps
 	res.Tokens, res.PromptTokens = len(pr.Tokens), pr.PromptTokens

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"syscall/js"
@@ -32,6 +33,8 @@ type Engine struct {
 	mu       sync.Mutex // guards the fields below
 	sessions map[*Session]struct{}
 	closed   bool
+	closing  chan struct{} // closed by Close
+	storing  []*storing    // downloads going into the cache
 	stats    Stats
 	gpu      gpuReader // WebGPU only
 }
@@ -66,6 +69,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		ort:      ort,
 		calls:    make(chan struct{}, 1),
 		sessions: map[*Session]struct{}{},
+		closing:  make(chan struct{}),
 	}, nil
 }
 
@@ -98,6 +102,45 @@ func numThreads(n int) int {
 
 // Name is the backend the sessions run on: "webgpu" or "wasm".
 func (e *Engine) Name() string { return e.backend }
+
+// Start starts onnxruntime-web's runtime now, by creating and releasing a
+// one-node session (engine.IdentityModel): the runtime's WebAssembly is
+// fetched and compiled, its threads started and, on WebGPU, the device
+// acquired, while the model's files download, instead of when the first of
+// them is in. A failure is returned but changes nothing: the first real
+// session meets it again and reports it.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.isClosed() {
+		return errClosed
+	}
+	model := jsutil.TypedArray(engine.IdentityModel(engine.ONNXFloat32))
+	h, err := e.createSession(ctx, model)
+	if err != nil {
+		return fmt.Errorf("start onnxruntime-web: %w", err)
+	}
+	h.Call("release")
+	return nil
+}
+
+// Stored waits until every file the engine downloaded has gone into the
+// cache, or failed to, and says whether all are there: sessions are created
+// without waiting for it, so a model answers before it is stored. It fails
+// when the engine is closed first.
+func (e *Engine) Stored() (complete bool, err error) {
+	e.mu.Lock()
+	pending := slices.Clone(e.storing)
+	e.mu.Unlock()
+	complete = true
+	for _, s := range pending {
+		select {
+		case <-s.done:
+			complete = complete && s.ok
+		case <-e.closing:
+			return false, errClosed
+		}
+	}
+	return complete, nil
+}
 
 // Threads is the number of WebAssembly threads asked of onnxruntime-web
 // (used by the wasm backend, and by WebGPU for the nodes it leaves on the
@@ -144,6 +187,11 @@ func (e *Engine) load(ctx context.Context, url string, edit engine.Edit) (engine
 		data = edited(f.data, edit)
 	}
 	h, err := e.createSession(ctx, data)
+	if f.stored != nil {
+		e.mu.Lock()
+		e.storing = append(e.storing, f.stored)
+		e.mu.Unlock()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create session for %s: %w", name, err)
 	}
@@ -361,6 +409,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	close(e.closing)
 	open := make([]*Session, 0, len(e.sessions))
 	for s := range e.sessions {
 		open = append(open, s)

@@ -18,6 +18,27 @@ import (
 type fetched struct {
 	data   js.Value // Uint8Array
 	cached bool     // read from the Cache API
+
+	// stored is the download's way into the cache; nil for a file read
+	// from the cache.
+	stored *storing
+}
+
+// storing is a download going into the cache.
+type storing struct {
+	done chan struct{} // closed when the put has settled
+	ok   bool          // set before done closes: the file is in the cache
+}
+
+// wait waits until the put has settled or ctx ends, and says whether the
+// file is in the cache.
+func (s *storing) wait(ctx context.Context) bool {
+	select {
+	case <-s.done:
+		return s.ok
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // Fetch reads the file at url into Go memory, through the Cache API as opts
@@ -28,11 +49,15 @@ func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.stored != nil {
+		f.stored.wait(ctx)
+	}
 	return jsutil.GoBytes(f.data), nil
 }
 
 // fetchFile reads url into a Uint8Array, from the cache or the network as
-// opts says, storing network copies in the cache.
+// opts says. A download goes to the cache as it arrives (see store and
+// fetched.stored).
 func fetchFile(ctx context.Context, url string, opts FetchOptions) (fetched, error) {
 	cache := openCache(ctx, opts.Cache)
 	if !opts.NetworkFirst {
@@ -40,7 +65,9 @@ func fetchFile(ctx context.Context, url string, opts FetchOptions) (fetched, err
 			return f, nil
 		}
 	}
-	resp, err := request(ctx, url)
+	abort := js.Global().Get("AbortController").New()
+	defer context.AfterFunc(ctx, func() { abort.Call("abort") })()
+	resp, err := request(ctx, url, abort.Get("signal"))
 	if err != nil {
 		if opts.NetworkFirst && !errors.Is(err, fs.ErrNotExist) && ctx.Err() == nil {
 			if f, ok := fromCache(ctx, cache, url, opts.Progress); ok {
@@ -49,12 +76,19 @@ func fetchFile(ctx context.Context, url string, opts FetchOptions) (fetched, err
 		}
 		return fetched{}, err
 	}
+	stored := store(cache, url, resp)
 	data, err := readBody(ctx, resp, opts.Progress, false)
 	if err != nil {
+		abort.Call("abort")
+		go func() { // a short body may have been stored whole
+			<-stored.done
+			if p, err := jsutil.Call(cache, "delete", url); err == nil {
+				jsutil.Await(context.Background(), p)
+			}
+		}()
 		return fetched{}, fmt.Errorf("download %s: %w", url, err)
 	}
-	store(ctx, cache, url, resp, data)
-	return fetched{data: data}, nil
+	return fetched{data: data, stored: stored}, nil
 }
 
 // openCache opens the named cache, or returns undefined when there is no
@@ -96,13 +130,10 @@ func fromCache(ctx context.Context, cache js.Value, url string, progress func(in
 	return fetched{data: data, cached: true}, true
 }
 
-// request starts a GET of url, aborted when ctx is done, and checks the
-// status.
-func request(ctx context.Context, url string) (js.Value, error) {
-	abort := js.Global().Get("AbortController").New()
-	stop := context.AfterFunc(ctx, func() { abort.Call("abort") })
-	defer stop()
-	init := map[string]any{"signal": abort.Get("signal"), "credentials": "same-origin"}
+// request starts a GET of url, aborted by signal (an AbortSignal), and
+// checks the status.
+func request(ctx context.Context, url string, signal js.Value) (js.Value, error) {
+	init := map[string]any{"signal": signal, "credentials": "same-origin"}
 	p, err := jsutil.Call(js.Global(), "fetch", url, init)
 	if err != nil {
 		return js.Value{}, fmt.Errorf("fetch %s: %w", url, err)
@@ -187,21 +218,32 @@ func contentLength(resp js.Value) int64 {
 	return n
 }
 
-// store puts a downloaded file into the cache. Failures (a full quota, a
-// private window) are ignored: the file is still loaded, only not kept.
-func store(ctx context.Context, cache js.Value, url string, resp, data js.Value) {
+// store puts a copy of a download's response into the cache while the
+// caller reads the body: the browser feeds both from one download, the bytes
+// pass through JavaScript once, and the worker's thread is not held up
+// copying and handing over a whole file. Failures (a full quota, a private
+// window) only leave storing.ok false: the file is still loaded, only not
+// kept.
+func store(cache js.Value, url string, resp js.Value) *storing {
+	s := &storing{done: make(chan struct{})}
 	if cache.IsUndefined() {
-		return
+		close(s.done)
+		return s
 	}
-	headers := map[string]any{"Content-Length": strconv.Itoa(data.Get("byteLength").Int())}
-	if ct := resp.Get("headers").Call("get", "Content-Type"); !ct.IsNull() {
-		headers["Content-Type"] = ct.String()
-	}
-	stored, err := jsutil.New(js.Global().Get("Response"), data, map[string]any{"headers": headers})
+	copied, err := jsutil.Call(resp, "clone")
 	if err != nil {
-		return
+		close(s.done)
+		return s
 	}
-	if p, err := jsutil.Call(cache, "put", url, stored); err == nil {
-		jsutil.Await(ctx, p)
+	p, err := jsutil.Call(cache, "put", url, copied)
+	if err != nil {
+		close(s.done)
+		return s
 	}
+	go func() {
+		defer close(s.done)
+		_, err := jsutil.Await(context.Background(), p)
+		s.ok = err == nil
+	}()
+	return s
 }

@@ -42,3 +42,9 @@ func (e *Engine) Close() error { return nil }
 func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, error) {
 	return nil, ErrNotBrowser
 }
+
+// Start fails with ErrNotBrowser.
+func (e *Engine) Start(ctx context.Context) error { return ErrNotBrowser }
+
+// Stored fails with ErrNotBrowser.
+func (e *Engine) Stored() (bool, error) { return false, ErrNotBrowser }

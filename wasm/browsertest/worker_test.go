@@ -3,6 +3,7 @@
 package browsertest
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pocketvlm/smolvlm/engine/ortweb"
 	"github.com/pocketvlm/smolvlm/internal/fixture"
 	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/wasm/protocol"
@@ -86,6 +88,7 @@ func TestWorker(t *testing.T) {
 	t.Run("wasm/fp32", func(t *testing.T) {
 		r := startWithLoad(t, b, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("fp32")))
 		checkLoaded(t, r, "wasm", modelconfig.SameVariant("fp32"))
+		checkStored(t, b, r)
 		checkThreads(t, b, r)
 		checkProgress(t, r)
 		checkReference(t, b, pngs)
@@ -175,6 +178,33 @@ func checkLoaded(t *testing.T, r reply, backend protocol.Device, want modelconfi
 		t.Fatalf("loaded %s %+v tiny=%v notice=%q; want %s %+v tiny, no notice", f.Backend, f.DType, f.Tiny, f.Notice, backend, want)
 	}
 	t.Logf("loaded %s %+v in %.0f ms (%d bytes downloaded, %d from the cache)", f.Backend, f.DType, r.Ms, f.DownloadedBytes, f.CachedBytes)
+}
+
+// checkStored waits for the word that follows a load that downloaded its
+// files: they are all in the cache, which must then hold each of them.
+func checkStored(t *testing.T, b *browser, r reply) {
+	t.Helper()
+	if r.loaded(t).DownloadedBytes == 0 {
+		t.Fatal("the load downloaded nothing, so nothing was to be stored")
+	}
+	raw, err := evaluate[json.RawMessage](b, "h.next('stored')", loadTimeout)
+	if err != nil {
+		t.Fatalf("no stored message after the load: %v", err)
+	}
+	var stored protocol.Stored
+	if err := json.Unmarshal(raw, &stored); err != nil || !stored.Complete {
+		t.Fatalf("stored message %s (%v); want complete", raw, err)
+	}
+	keys, err := evaluate[[]string](b, fmt.Sprintf(`(async () => (await (await caches.open(%q)).keys()).map((r) => r.url))()`, ortweb.DefaultCache), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Progress {
+		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/"+p.File) }) {
+			t.Errorf("%s is not in the cache %s after stored (it holds %q)", p.File, ortweb.DefaultCache, keys)
+		}
+	}
+	t.Logf("stored: the cache holds %d files", len(keys))
 }
 
 // checkThreads wants onnxruntime-web's WebAssembly threads on: the worker

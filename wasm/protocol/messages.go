@@ -132,6 +132,17 @@ type Progress struct {
 	Cached bool `json:"cached"`
 }
 
+// Stored follows Loaded once every file the load downloaded has gone into
+// the browser's cache, or failed to: the files are stored while the model is
+// already answering. From then on, when Complete, the model also loads
+// offline.
+type Stored struct {
+	LoadID int `json:"loadId,omitempty"`
+	// Complete is false when some file could not be kept (a full quota, a
+	// private window): the next load downloads it again.
+	Complete bool `json:"complete"`
+}
+
 // Loaded says the model is ready and what the load chose.
 type Loaded struct {
 	LoadID  int                  `json:"loadId,omitempty"`
@@ -299,6 +310,7 @@ func (Looked) Type() Type       { return TypeLooked }
 func (Ready) Type() Type        { return TypeReady }
 func (Progress) Type() Type     { return TypeProgress }
 func (Loaded) Type() Type       { return TypeLoaded }
+func (Stored) Type() Type       { return TypeStored }
 func (Status) Type() Type       { return TypeStatus }
 func (Token) Type() Type        { return TypeToken }
 func (Done) Type() Type         { return TypeDone }

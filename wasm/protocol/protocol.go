@@ -46,6 +46,7 @@ const (
 	TypeDone     Type = "done"
 	TypeError    Type = "error"
 	TypeLooked   Type = "looked"
+	TypeStored   Type = "stored"
 )
 
 // Message is any message of the protocol.
@@ -134,6 +135,7 @@ func DecodeReply(raw []byte) (Message, error) {
 		TypeDone:     func() Message { return new(Done) },
 		TypeError:    func() Message { return new(Error) },
 		TypeLooked:   func() Message { return new(Looked) },
+		TypeStored:   func() Message { return new(Stored) },
 		TypeTiles:    func() Message { return new(Tiles) },
 	})
 }

@@ -24,6 +24,7 @@ func TestRoundTrip(t *testing.T) {
 	replies := []Message{
 		&Ready{},
 		&Progress{LoadID: 1, File: "onnx/decoder_model_merged_q4.onnx", Loaded: 10, Total: 20, Cached: true},
+		&Stored{LoadID: 3, Complete: true},
 		&Loaded{Backend: DeviceWebGPU, DType: modelconfig.SameVariant("q4"), Variants: &Available{Vision: []string{"q4"}, Embed: []string{}, Decoder: []string{"fp32", "q4"}}, Defaults: Defaults{Split: true, MaxNewTokens: 256, RepetitionPenalty: 1}},
 		&Status{Text: "Loading the model"},
 		&Token{ID: 42, Text: " cat"},

@@ -15,7 +15,7 @@ import (
 	"github.com/pocketvlm/smolvlm/modelconfig"
 )
 
-// availableVariants asks the model folder at base which ONNX variants it
+// availableVariants asks the model folder src which ONNX variants it
 // holds, so that the automatic choice takes one that is there: first the
 // listing bin/smolvlm serve answers (modelconfig.ListingFile); on a host
 // without one (the Hub, a static file server), a HEAD request for each
@@ -25,8 +25,7 @@ import (
 // With probe false (every part was asked for explicitly, so nothing is to be
 // chosen), only the listing is read: no HEAD request per file, and a second
 // load from the cache makes no request for model files at all.
-func availableVariants(ctx context.Context, base string, probe bool) modelconfig.Available {
-	src := modelconfig.URL{Base: base, Fetch: configFetcher(ctx)}
+func availableVariants(ctx context.Context, src modelconfig.URL, probe bool) modelconfig.Available {
 	if raw, err := src.ReadFile(modelconfig.ListingFile); err == nil {
 		if a, err := modelconfig.ParseListing(raw); err == nil {
 			return a

@@ -45,6 +45,7 @@ func (w *worker) load(req *protocol.Load) {
 		return
 	}
 	w.model = m
+	defer w.postStored(m.eng, req.LoadID)
 	stats := m.eng.Stats()
 	w.post(&protocol.Loaded{
 		LoadID:          req.LoadID,
@@ -62,6 +63,16 @@ func (w *worker) load(req *protocol.Load) {
 		Variants:        protocol.AvailableOf(m.available),
 		Defaults:        protocol.DefaultsOf(m.pipe.Config),
 	})
+}
+
+// postStored tells the page, once the files eng downloaded are in the cache
+// (protocol.Stored), unless a newer load closed eng first.
+func (w *worker) postStored(eng *ortweb.Engine, loadID int) {
+	go func() {
+		if complete, err := eng.Stored(); err == nil {
+			w.post(&protocol.Stored{LoadID: loadID, Complete: complete})
+		}
+	}()
 }
 
 // lastTokenLogits says whether the loaded decoder computes logits for the
@@ -96,11 +107,14 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 		return nil, "", plain("The requested device is not valid; use auto, webgpu or wasm.", err)
 	}
 	w.status("Reading the model's configuration")
-	pipe, err := pipeline.Open(modelconfig.URL{Base: url, Fetch: configFetcher(ctx)})
+	// The folder's small files are asked for all at once.
+	src := modelconfig.URL{Base: url, Fetch: configFetcher(ctx)}.Prefetch(
+		append(modelconfig.ConfigFiles(), modelconfig.TokenizerFile, modelconfig.ListingFile)...)
+	pipe, err := pipeline.OpenConfig(src)
 	if err != nil {
 		return nil, "", plain("The model's configuration could not be read.", err)
 	}
-	avail := availableVariants(ctx, url, req.Vision == "" || req.Embed == "" || req.Decoder == "")
+	avail := availableVariants(ctx, src, req.Vision == "" || req.Embed == "" || req.Decoder == "")
 	variants, backend, notice2, err := chooseVariants(req, backend, gpu, pipe.Config, avail)
 	if err != nil {
 		return nil, "", plain("The requested model precision is not valid.", err)
@@ -114,6 +128,11 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
 	}
+	// The runtime starts while the model's files download.
+	go eng.Start(ctx)
+	// tokenizer.json is read and parsed while the model's files download.
+	tokenized := make(chan error, 1)
+	go func() { tokenized <- pipe.LoadTokenizer() }()
 	w.status("Loading the model")
 	// onnxruntime-web's WebGPU backend has its own 4-bit kernel.
 	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
@@ -121,8 +140,14 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	pipe.Int8MatMul = load.Int8MatMul
 	pipe.RepeatKV = load.RepeatKV
 	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
+		<-tokenized
 		eng.Close()
 		return nil, "", plain(loadSentence(err), err)
+	}
+	if err := <-tokenized; err != nil {
+		pipe.Close()
+		eng.Close()
+		return nil, "", plain("The model's configuration could not be read.", err)
 	}
 	// The first question should not pay for shader compilation: on WebGPU
 	// every session runs once now. On WebAssembly there is nothing to

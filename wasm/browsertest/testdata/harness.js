@@ -12,12 +12,18 @@ const terminal = {
 let worker = null;
 let pending = null; // {types, result, resolve, onToken}
 const log = [];     // messages that arrived with no request waiting
+let awaited = null; // {type, resolve}: h.next's
 
 function onMessage(event) {
   const msg = event.data;
   const now = performance.now();
   if (!pending) {
     log.push({ msg: summarise(msg), at: now });
+    if (awaited && awaited.type === msg.type) {
+      const a = awaited;
+      awaited = null;
+      a.resolve(msg);
+    }
     return;
   }
   const r = pending.result;
@@ -91,6 +97,13 @@ function request(msg, onToken) {
 
 window.h = {
   log,
+  // next resolves with the first message of type that arrived, or arrives,
+  // while no request waits (a message the worker sends on its own).
+  next(type) {
+    const seen = log.find((e) => e.msg.type === type);
+    if (seen) return Promise.resolve(seen.msg);
+    return new Promise((resolve) => { awaited = { type, resolve }; });
+  },
   // start creates a fresh worker and, if given, posts firstMsg at once,
   // before the worker's Go program is ready: it must be queued, not lost.
   start(firstMsg) {
