@@ -23,11 +23,27 @@ func (b *modelBadge) Render() goapp.UI {
 		DataSet("state", m.Status.dataState()).
 		DataSet("backend", m.Backend).
 		DataSet("stored", string(m.Stored)).
+		Title(b.storedTitle()).
 		Role("status").
 		Body(
 			goapp.Span().Class("dot").Aria("hidden", true),
 			goapp.Span().Class("model-badge-text").Text(b.text()),
 		)
+}
+
+// storedTitle says, once the model is ready, whether its files are kept on
+// the device yet (protocol.Stored).
+func (b *modelBadge) storedTitle() string {
+	if b.Model.Status != loaded {
+		return ""
+	}
+	switch b.Model.Stored {
+	case storedComplete:
+		return "The model's files are kept on this device: the app also works offline."
+	case storedIncomplete:
+		return "The model's files could not all be kept on this device: the next start needs the network."
+	}
+	return "The model is ready; its files are being kept on this device for offline use."
 }
 
 func (b *modelBadge) text() string {

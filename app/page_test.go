@@ -396,9 +396,13 @@ func TestPageModelStored(t *testing.T) {
 	if p.model.Stored != storedPending || hasNotice(p) {
 		t.Errorf("loaded: stored %q, notice %v; want pending and no notice", p.model.Stored, hasNotice(p))
 	}
+	pendingTitle := (&modelBadge{Model: p.model}).storedTitle()
 	p.message(&protocol.Stored{LoadID: p.loadID, Complete: true})
 	if p.model.Stored != storedComplete || hasNotice(p) {
 		t.Errorf("complete: stored %q, notice %v", p.model.Stored, hasNotice(p))
+	}
+	if title := (&modelBadge{Model: p.model}).storedTitle(); !strings.Contains(title, "offline") || title == pendingTitle {
+		t.Errorf("the badge says %q once stored and %q before; want a different word on offline use", title, pendingTitle)
 	}
 
 	s := p.settings
