@@ -168,6 +168,7 @@ func (p *page) Render() goapp.UI {
 			Variants:     p.model.Variants,
 			Storage:      p.storage,
 			StorageBusy:  p.storageBusy,
+			Saving:       p.savingModel(),
 			StorageErr:   p.storageErr,
 			OnChange:     p.changeSettings,
 			OnClose:      p.closeSettings,

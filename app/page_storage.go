@@ -21,8 +21,14 @@ func (p *page) refreshStorage() {
 
 // deleteModel deletes a model folder's files from the model cache. A model
 // in use keeps running; its next load downloads it again.
+// savingModel reports whether the loaded model's downloads are still going
+// into the cache: a delete then would be undone by the writes in flight.
+func (p *page) savingModel() bool {
+	return p.model.Status == loaded && p.model.Stored == storedPending
+}
+
 func (p *page) deleteModel(_ goapp.Context, folder string) {
-	if p.storageBusy != "" {
+	if p.storageBusy != "" || p.savingModel() {
 		return
 	}
 	p.storageBusy = folder

@@ -397,12 +397,22 @@ func TestPageModelStored(t *testing.T) {
 		t.Errorf("loaded: stored %q, notice %v; want pending and no notice", p.model.Stored, hasNotice(p))
 	}
 	pendingTitle := (&modelBadge{Model: p.model}).storedTitle()
+	if !p.savingModel() {
+		t.Error("loaded, not yet stored: savingModel false; want deletes held back")
+	}
+	p.deleteModel(noCtx, "http://example.test/models/m/")
+	if p.storageBusy != "" {
+		t.Errorf("a delete while the files are being stored started (busy %q); want it refused", p.storageBusy)
+	}
 	p.message(&protocol.Stored{LoadID: p.loadID, Complete: true})
 	if p.model.Stored != storedComplete || hasNotice(p) {
 		t.Errorf("complete: stored %q, notice %v", p.model.Stored, hasNotice(p))
 	}
 	if title := (&modelBadge{Model: p.model}).storedTitle(); !strings.Contains(title, "offline") || title == pendingTitle {
 		t.Errorf("the badge says %q once stored and %q before; want a different word on offline use", title, pendingTitle)
+	}
+	if p.savingModel() {
+		t.Error("stored: savingModel still true")
 	}
 
 	s := p.settings

@@ -24,10 +24,13 @@ type settingsPanelProps struct {
 	Variants    *protocol.Available
 	Storage     storageInfo
 	StorageBusy string // the model folder being deleted
-	StorageErr  string
-	OnChange    func(ctx goapp.Context, s Settings)
-	OnClose     func(ctx goapp.Context)
-	OnDelete    func(ctx goapp.Context, folder string) // delete a model's stored files
+	// Saving: the loaded model's files are still going into the cache, so
+	// nothing can be deleted yet.
+	Saving     bool
+	StorageErr string
+	OnChange   func(ctx goapp.Context, s Settings)
+	OnClose    func(ctx goapp.Context)
+	OnDelete   func(ctx goapp.Context, folder string) // delete a model's stored files
 }
 
 // settingsPanel edits the settings. Every change goes through the same
@@ -361,6 +364,10 @@ func (c *settingsPanel) storageFields() []goapp.UI {
 	if c.Props.StorageErr != "" {
 		fields = append(fields, goapp.P().Class("field-error").Text(c.Props.StorageErr))
 	}
+	if c.Props.Saving {
+		fields = append(fields, goapp.P().ID("storage-saving").Class("muted small").
+			Text("Keeping the model's files on this device for offline use…"))
+	}
 	if len(st.Models) == 0 {
 		return append(fields, goapp.P().ID("storage-models").Class("muted small").Text("No model files are stored."))
 	}
@@ -378,7 +385,7 @@ func (c *settingsPanel) storageFields() []goapp.UI {
 					Text(fmt.Sprintf("%s · %d files", formatBytes(m.Bytes), m.Files)),
 				goapp.Button().Class("button secondary storage-delete").Type("button").
 					Aria("label", "Delete the stored files of "+m.URL).
-					Disabled(c.Props.StorageBusy != "").
+					Disabled(c.Props.StorageBusy != "" || c.Props.Saving).
 					OnClick(func(ctx goapp.Context, _ goapp.Event) { c.Props.OnDelete(ctx, m.URL) }).
 					Text(label),
 			)
