@@ -79,13 +79,10 @@ func fetchFile(ctx context.Context, url string, opts FetchOptions) (fetched, err
 	stored := store(cache, url, resp)
 	data, err := readBody(ctx, resp, opts.Progress, false)
 	if err != nil {
+		// The copy being stored fails with the download; a body the
+		// browser ended short of its Content-Length is a network error
+		// there too, so no short copy is ever kept.
 		abort.Call("abort")
-		go func() { // a short body may have been stored whole
-			<-stored.done
-			if p, err := jsutil.Call(cache, "delete", url); err == nil {
-				jsutil.Await(context.Background(), p)
-			}
-		}()
 		return fetched{}, fmt.Errorf("download %s: %w", url, err)
 	}
 	return fetched{data: data, stored: stored}, nil
