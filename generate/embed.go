@@ -73,20 +73,20 @@ func (c *Conversation) embedPrompt(ctx context.Context, ids []int64, images []Im
 		res.Timings.Vision = time.Since(start)
 	}
 	res.VisionRuns += runs
+	hidden := c.m.Dims.HiddenSize
+	if len(features) != len(positions)*hidden {
+		return nil, fmt.Errorf("the prompt has %d image tokens but the images have %g feature rows of %d values",
+			len(positions), float64(len(features))/float64(hidden), hidden)
+	}
 
 	out, err := c.runEmbed(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	hidden := c.m.Dims.HiddenSize
 	embeds, err := out.Float32s(0, len(ids)*hidden)
 	out.Release()
 	if err != nil {
 		return nil, fmt.Errorf("read embeddings: %w", err)
-	}
-	if len(features) != len(positions)*hidden {
-		return nil, fmt.Errorf("the prompt has %d image tokens but the images have %g feature rows of %d values",
-			len(positions), float64(len(features))/float64(hidden), hidden)
 	}
 	for i, p := range positions {
 		copy(embeds[p*hidden:(p+1)*hidden], features[i*hidden:(i+1)*hidden])

@@ -43,11 +43,10 @@ func generateOptions(a *protocol.Ask, gen modelconfig.Generation) generate.Optio
 func (w *worker) ask(req *protocol.Ask, image js.Value) {
 	ctx, done := w.jobContext(protocol.TypeAsk)
 	defer done()
-	m := w.model
-	if m == nil {
-		w.post(errorMessage("Load a model before asking.", "ask without a loaded model"))
+	if w.noModel("ask") {
 		return
 	}
+	m := w.model
 	opts := generateOptions(req, m.pipe.Config.Generation)
 	if strings.TrimSpace(req.Text) == "" && !image.Truthy() {
 		w.post(errorMessage("Ask a question or add a picture.", "empty ask"))
@@ -135,11 +134,19 @@ func (w *worker) failAsk(ctx context.Context, m *loadedModel, err error, fallbac
 
 // stoppedAsk answers an ask stopped before its turn came: it never ran.
 func (w *worker) stoppedAsk() {
-	if w.model == nil {
-		w.post(errorMessage("Load a model before asking.", "ask without a loaded model"))
-		return
+	if !w.noModel("ask") {
+		w.post(cancelledDone(w.model))
 	}
-	w.post(cancelledDone(w.model))
+}
+
+// noModel answers a request (what: its type) that needs a model when none
+// is loaded, and says so.
+func (w *worker) noModel(what string) bool {
+	if w.model != nil {
+		return false
+	}
+	w.post(errorMessage("Load a model before asking.", what+" without a loaded model"))
+	return true
 }
 
 // cancelledDone is the done of an ask cancelled before its first token.
@@ -185,8 +192,7 @@ func (w *worker) doneMessage(m *loadedModel, ans *pipeline.Answer, preprocess ti
 func (w *worker) tiles(req *protocol.TilesRequest, image js.Value) {
 	ctx, done := w.jobContext(protocol.TypeTiles)
 	defer done()
-	if w.model == nil {
-		w.post(errorMessage("Load a model before asking.", "tiles without a loaded model"))
+	if w.noModel("tiles") {
 		return
 	}
 	turn, pic, err := w.prepareTurn(ctx, w.model, &req.Ask, image, false)
