@@ -90,11 +90,24 @@ func markdown(rep report, cfg config) string {
 			}
 			b.WriteString("\n")
 		}
-		var alts []result
-		for _, who := range []string{"transformers", "ortloop"} {
-			if r, ok := last[[3]string{name, backend, who}]; ok && r.Error == "" {
-				alts = append(alts, r)
+		// The alternatives of a variant of ours are theirs with the same
+		// option where they were run (transformers@load=cached for
+		// ours@load=cached), else the plain ones.
+		alternatives := func(who string) []result {
+			_, option, _ := strings.Cut(who, "@")
+			var alts, plain []result
+			for _, alt := range []string{"transformers", "ortloop"} {
+				if r, ok := last[[3]string{name, backend, alt + "@" + option}]; ok && option != "" && r.Error == "" {
+					alts = append(alts, r)
+				}
+				if r, ok := last[[3]string{name, backend, alt}]; ok && r.Error == "" {
+					plain = append(plain, r)
+				}
 			}
+			if len(alts) == 0 {
+				return plain
+			}
+			return alts
 		}
 		nat, haveNative := last[[3]string{name, "cpu", "native"}]
 		haveNative = haveNative && nat.Error == ""
@@ -108,7 +121,7 @@ func markdown(rep report, cfg config) string {
 			if who == "ours" {
 				label = "ours"
 			}
-			if len(alts) > 0 {
+			if alts := alternatives(who); len(alts) > 0 {
 				head := label + " ÷ best alternative"
 				if who == "ours" {
 					head = "**" + head + "**"

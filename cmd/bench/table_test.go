@@ -59,9 +59,36 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 	}
 }
 
+// TestCachedLoadAgainstCachedAlternatives: a variant of ours is compared
+// with the alternatives run with the same option where there are any
+// (ours@load=cached against transformers@load=cached), and with the plain
+// ones otherwise.
+func TestCachedLoadAgainstCachedAlternatives(t *testing.T) {
+	cfg := config{variant: "q4", tokens: 32, runs: 1, prompt: "?",
+		contestants: []string{"ours", "ours@load=cached", "ours@threads=1", "transformers", "transformers@load=cached"}}
+	rep := report{Machine: map[string]string{}, Results: []result{
+		{Case: "512", Backend: "wasm", Contestant: "ours", Run: 1, LoadMs: ptr(10000)},
+		{Case: "512", Backend: "wasm", Contestant: "ours@load=cached", Run: 1, LoadMs: ptr(3000)},
+		{Case: "512", Backend: "wasm", Contestant: "ours@threads=1", Run: 1, LoadMs: ptr(12000)},
+		{Case: "512", Backend: "wasm", Contestant: "transformers", Run: 1, LoadMs: ptr(12000)},
+		{Case: "512", Backend: "wasm", Contestant: "transformers@load=cached", Run: 1, LoadMs: ptr(6000)},
+	}}
+	md := markdown(rep, cfg)
+	for _, want := range []string{
+		"| **ours ÷ best alternative** | 1.20× |",                      // 12 s against 10 s
+		"| ours (Go worker), load=cached ÷ best alternative | 2.00× |", // 6 s against 3 s
+		"| ours (Go worker), threads=1 ÷ best alternative | 1.00× |",   // the plain ones
+		"| transformers.js, load=cached | 6000 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
 func TestConfigCheck(t *testing.T) {
 	good := config{runs: 2, tokens: 32, variant: "q4", cases: []string{"512"}, backends: []string{"wasm"},
-		contestants: []string{"ours", "ours@threads=1", "transformers"}, native: []string{"cpu", "webgpu@attention=repeated"}}
+		contestants: []string{"ours", "ours@threads=1", "ours@load=cached", "transformers", "transformers@load=cached"}, native: []string{"cpu", "webgpu@attention=repeated"}}
 	if err := good.check(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
@@ -69,6 +96,7 @@ func TestConfigCheck(t *testing.T) {
 		"case":          func(c *config) { c.cases = []string{"1024"} },
 		"backend":       func(c *config) { c.backends = []string{"webgl"} },
 		"contestant":    func(c *config) { c.contestants = []string{"transformers@threads=1"} },
+		"cached loop":   func(c *config) { c.contestants = []string{"ortloop@load=cached"} },
 		"variant":       func(c *config) { c.variant = "int8" },
 		"device":        func(c *config) { c.native = []string{"cuda"} },
 		"graphs":        func(c *config) { c.graphs = []string{"tpu"} },
