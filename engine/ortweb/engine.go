@@ -106,7 +106,7 @@ func (e *Engine) Name() string { return e.backend }
 // Start starts onnxruntime-web's runtime now, by creating and releasing a
 // one-node session (engine.IdentityModel): the runtime's WebAssembly is
 // fetched and compiled, its threads started and, on WebGPU, the device
-// acquired, while the model's files download, instead of when the first of
+// acquired, before the model's files are read, instead of when the first of
 // them is in. A failure is returned but changes nothing: the first real
 // session meets it again and reports it.
 func (e *Engine) Start(ctx context.Context) error {
