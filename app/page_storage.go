@@ -19,14 +19,15 @@ func (p *page) refreshStorage() {
 	})
 }
 
-// deleteModel deletes a model folder's files from the model cache. A model
-// in use keeps running; its next load downloads it again.
-// savingModel reports whether the loaded model's downloads are still going
-// into the cache: a delete then would be undone by the writes in flight.
+// savingModel reports whether model files may still be going into the
+// cache: while a model loads, and once loaded until the worker says they are
+// stored. A delete then would be undone by the writes in flight.
 func (p *page) savingModel() bool {
-	return p.model.Status == loaded && p.model.Stored == storedPending
+	return p.model.Status == loading || p.model.Status == loaded && p.model.Stored == storedPending
 }
 
+// deleteModel deletes a model folder's files from the model cache. A model
+// in use keeps running; its next load downloads it again.
 func (p *page) deleteModel(_ goapp.Context, folder string) {
 	if p.storageBusy != "" || p.savingModel() {
 		return
@@ -45,8 +46,9 @@ func (p *page) deleteModel(_ goapp.Context, folder string) {
 	})
 }
 
-// askPersistence asks the browser, once the model files are stored, to keep
-// them when space runs low (navigator.storage.persist()).
+// askPersistence asks the browser, once the model files are stored
+// (protocol.Stored), to keep them when space runs low
+// (navigator.storage.persist()).
 func (p *page) askPersistence() {
 	if p.persistAsked {
 		return

@@ -422,6 +422,9 @@ func TestPageModelStored(t *testing.T) {
 	if p.model.Stored != storedPending {
 		t.Errorf("a new load kept stored %q", p.model.Stored)
 	}
+	if !p.savingModel() {
+		t.Error("loading: savingModel false; want deletes held back while files may be stored")
+	}
 	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM})
 	p.message(&protocol.Stored{LoadID: old, Complete: false})
 	if p.model.Stored != storedPending {

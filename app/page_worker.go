@@ -102,7 +102,6 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 	p.model.Defaults, p.model.Variants, p.model.Unpacked, p.model.UnpackedTo = m.Defaults, m.Variants, m.Dequantized, m.DequantizedTo
 	p.splitDefault = m.Defaults.Split
 	p.lookAhead() // a picture picked while the model loaded
-	p.askPersistence()
 	if p.settingsOpen {
 		p.refreshStorage()
 	}
@@ -118,6 +117,7 @@ func (p *page) modelStored(m *protocol.Stored) {
 	if m.Complete {
 		p.model.Stored = storedComplete
 	}
+	p.askPersistence()
 	if p.settingsOpen {
 		p.refreshStorage()
 	}

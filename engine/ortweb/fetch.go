@@ -45,14 +45,23 @@ func (s *storing) wait(ctx context.Context) bool {
 // says. A missing file (HTTP 404 or 410) gives an error wrapping
 // fs.ErrNotExist, so optional files can be told apart from failures.
 func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, error) {
+	data, _, err := FetchKept(ctx, url, opts)
+	return data, err
+}
+
+// FetchKept is Fetch that also says whether the file is in the cache once
+// it returns: read from there, or downloaded and stored (it waits for the
+// store).
+func FetchKept(ctx context.Context, url string, opts FetchOptions) (data []byte, kept bool, err error) {
 	f, err := fetchFile(ctx, url, opts)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	kept = f.cached
 	if f.stored != nil {
-		f.stored.wait(ctx)
+		kept = f.stored.wait(ctx)
 	}
-	return jsutil.GoBytes(f.data), nil
+	return jsutil.GoBytes(f.data), kept, nil
 }
 
 // fetchFile reads url into a Uint8Array, from the cache or the network as
@@ -79,10 +88,20 @@ func fetchFile(ctx context.Context, url string, opts FetchOptions) (fetched, err
 	stored := store(cache, url, resp)
 	data, err := readBody(ctx, resp, opts.Progress, false)
 	if err != nil {
-		// The copy being stored fails with the download; a body the
-		// browser ended short of its Content-Length is a network error
-		// there too, so no short copy is ever kept.
+		// The copy being stored fails with the download. A body that
+		// ended short of its Content-Length without a network error may
+		// have been stored whole, so that copy is deleted (only that one:
+		// where the store failed, an older whole entry stays).
 		abort.Call("abort")
+		if errors.Is(err, errShortBody) {
+			go func() {
+				if stored.wait(context.Background()) {
+					if p, err := jsutil.Call(cache, "delete", url); err == nil {
+						jsutil.Await(context.Background(), p)
+					}
+				}
+			}()
+		}
 		return fetched{}, fmt.Errorf("download %s: %w", url, err)
 	}
 	return fetched{data: data, stored: stored}, nil
@@ -152,6 +171,9 @@ func request(ctx context.Context, url string, signal js.Value) (js.Value, error)
 	return resp, nil
 }
 
+// errShortBody is a body that ended before its Content-Length.
+var errShortBody = errors.New("the download ended early")
+
 // editSlack is room left after a file read whole, so that an engine.Edit
 // that adds a few bytes (onnxedit.PlanLastTokenLogits: under 1 kB) can be
 // assembled in the file's own buffer instead of a second copy of it.
@@ -192,7 +214,7 @@ func readBody(ctx context.Context, resp js.Value, progress func(int64, int64, bo
 		}
 	}
 	if total > 0 && n != total {
-		return js.Value{}, fmt.Errorf("read %d bytes, Content-Length said %d", n, total)
+		return js.Value{}, fmt.Errorf("%w: read %d bytes, Content-Length said %d", errShortBody, n, total)
 	}
 	return buf.Call("subarray", 0, n), nil
 }

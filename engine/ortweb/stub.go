@@ -48,3 +48,8 @@ func (e *Engine) Start(ctx context.Context) error { return ErrNotBrowser }
 
 // Stored fails with ErrNotBrowser.
 func (e *Engine) Stored() (bool, error) { return false, ErrNotBrowser }
+
+// FetchKept fails with ErrNotBrowser.
+func FetchKept(ctx context.Context, url string, opts FetchOptions) ([]byte, bool, error) {
+	return nil, false, ErrNotBrowser
+}

@@ -21,6 +21,24 @@ func TestWorkerProtocol(t *testing.T) {
 	t.Run("superseded load", func(t *testing.T) { checkSupersededLoad(t, b) })
 	t.Run("refused follow-up", func(t *testing.T) { checkRefusedFollowUp(t, b, findCase(t, cases(t), followUpCase)) })
 	t.Run("look ahead", func(t *testing.T) { checkLookAhead(t, b, cases(t)) })
+	t.Run("bad tokenizer", func(t *testing.T) { checkBadTokenizer(t, b) })
+}
+
+// checkBadTokenizer loads a model folder whose tokenizer.json is cut short:
+// the tokenizer is parsed while the ONNX files load, and its failure must
+// end the load with one sentence and no loaded; the next load works.
+func checkBadTokenizer(t *testing.T, b *browser) {
+	t.Helper()
+	r, err := b.call(request(&protocol.Load{Model: badTokenizerModel, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("fp32")}, ""), loadTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, failed := r.failure()
+	if !failed || e.Message != "The model's configuration could not be read." || !strings.Contains(e.Detail, "tokenizer.json") {
+		t.Fatalf("load with a broken tokenizer.json: %s %+v; want the configuration error naming tokenizer.json", r.Final.Type(), r.Final.Message)
+	}
+	t.Logf("broken tokenizer.json: %q (%s)", e.Message, e.Detail)
+	checkLoaded(t, b.mustCall(t, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("fp32")), loadTimeout), "wasm", modelconfig.SameVariant("fp32"))
 }
 
 // lookCase is a look at a fixture case's picture, preprocessed as its ask.

@@ -88,6 +88,9 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
+// badTokenizerModel is the tiny model with a tokenizer.json cut short.
+const badTokenizerModel = "/models/badtokenizer/"
+
 // file maps a URL path to a file, or "" for 404.
 func (s *site) file(p string) string {
 	clean := path.Clean(p)
@@ -110,6 +113,10 @@ func (s *site) file(p string) string {
 		return s.ortFile(strings.TrimPrefix(clean, "/web/ort/"))
 	case strings.HasPrefix(clean, "/web/"):
 		return filepath.Join(s.root, "web", filepath.FromSlash(strings.TrimPrefix(clean, "/web/")))
+	case clean == badTokenizerModel+"tokenizer.json": // cut short: not JSON
+		return filepath.Join(s.root, "wasm", "browsertest", "testdata", "bad_tokenizer.json")
+	case strings.HasPrefix(clean, badTokenizerModel):
+		return filepath.Join(s.modelDir, filepath.FromSlash(strings.TrimPrefix(clean, badTokenizerModel)))
 	case strings.HasPrefix(clean, "/models/tiny/"):
 		return filepath.Join(s.modelDir, filepath.FromSlash(strings.TrimPrefix(clean, "/models/tiny/")))
 	case strings.HasPrefix(clean, "/images/"):

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -45,7 +46,7 @@ func (w *worker) load(req *protocol.Load) {
 		return
 	}
 	w.model = m
-	defer w.postStored(m.eng, req.LoadID)
+	defer w.postStored(m, req.LoadID)
 	stats := m.eng.Stats()
 	w.post(&protocol.Loaded{
 		LoadID:          req.LoadID,
@@ -65,12 +66,13 @@ func (w *worker) load(req *protocol.Load) {
 	})
 }
 
-// postStored tells the page, once the files eng downloaded are in the cache
-// (protocol.Stored), unless a newer load closed eng first.
-func (w *worker) postStored(eng *ortweb.Engine, loadID int) {
+// postStored tells the page, once the files m's engine downloaded are in
+// the cache (protocol.Stored), unless a newer load closed the engine first;
+// complete counts the small files read while loading too.
+func (w *worker) postStored(m *loadedModel, loadID int) {
 	go func() {
-		if complete, err := eng.Stored(); err == nil {
-			w.post(&protocol.Stored{LoadID: loadID, Complete: complete})
+		if complete, err := m.eng.Stored(); err == nil {
+			w.post(&protocol.Stored{LoadID: loadID, Complete: complete && m.configKept})
 		}
 	}()
 }
@@ -108,7 +110,8 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	}
 	w.status("Reading the model's configuration")
 	// The folder's small files are asked for all at once.
-	src := modelconfig.URL{Base: url, Fetch: configFetcher(ctx)}.Prefetch(
+	var configLost atomic.Bool // a small file could not be kept in the cache
+	src := modelconfig.URL{Base: url, Fetch: configFetcher(ctx, &configLost)}.Prefetch(
 		append(modelconfig.ConfigFiles(), modelconfig.TokenizerFile, modelconfig.ListingFile)...)
 	pipe, err := pipeline.OpenConfig(src)
 	if err != nil {
@@ -131,27 +134,42 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	// The runtime starts before the model's files are read: 0.3–0.4 s alone,
 	// where beside the reads it took 4 s (its steps wait for the worker's
 	// thread, which the reads keep busy), and a load from the cache took
-	// 8.1–8.8 s instead of 4.8–5.7 (bench, ours@load=cached). A failure is
+	// 8.1–8.7 s instead of 4.8–5.3 (bench, ours@load=cached). A failure is
 	// met again, and reported, by the first session.
 	_ = eng.Start(ctx)
-	// tokenizer.json is read and parsed while the model's files download.
+	// tokenizer.json is read and parsed while the model's files download;
+	// a tokenizer that fails stops the load at once.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
 	tokenized := make(chan error, 1)
-	go func() { tokenized <- pipe.LoadTokenizer() }()
+	go func() {
+		err := loadTokenizer(pipe)
+		if err != nil {
+			stopLoad()
+		}
+		tokenized <- err
+	}()
 	w.status("Loading the model")
 	// onnxruntime-web's WebGPU backend has its own 4-bit kernel.
 	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
 	pipe.OneAtATime = load.OneAtATime
 	pipe.Int8MatMul = load.Int8MatMul
 	pipe.RepeatKV = load.RepeatKV
-	if err := pipe.LoadModel(ctx, eng, variants); err != nil {
-		<-tokenized
+	loadErr := pipe.LoadModel(loadCtx, eng, variants)
+	if loadErr != nil && ctx.Err() != nil { // a newer load: no need to wait for the tokenizer
 		eng.Close()
-		return nil, "", plain(loadSentence(err), err)
+		return nil, "", loadErr
 	}
 	if err := <-tokenized; err != nil {
-		pipe.Close()
+		if loadErr == nil {
+			pipe.Close()
+		}
 		eng.Close()
 		return nil, "", plain("The model's configuration could not be read.", err)
+	}
+	if loadErr != nil {
+		eng.Close()
+		return nil, "", plain(loadSentence(loadErr), loadErr)
 	}
 	// The first question should not pay for shader compilation: on WebGPU
 	// every session runs once now. On WebAssembly there is nothing to
@@ -165,7 +183,8 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 			return nil, "", plain("The model could not be prepared.", err)
 		}
 	}
-	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: pipe.Config.RandomWeights}
+	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: pipe.Config.RandomWeights,
+		configKept: !configLost.Load()}
 	return m, joinNotices(notice, notice2), nil
 }
 
@@ -212,11 +231,27 @@ func ortFolder() string {
 }
 
 // configFetcher reads the model's small files, asking the network first and
-// falling back to the cache when offline.
-func configFetcher(ctx context.Context) func(string) ([]byte, error) {
+// falling back to the cache when offline; lost is set when a file read could
+// not be kept in the cache.
+func configFetcher(ctx context.Context, lost *atomic.Bool) func(string) ([]byte, error) {
 	return func(url string) ([]byte, error) {
-		return ortweb.Fetch(ctx, url, ortweb.FetchOptions{Cache: ortweb.DefaultCache, NetworkFirst: true})
+		data, kept, err := ortweb.FetchKept(ctx, url, ortweb.FetchOptions{Cache: ortweb.DefaultCache, NetworkFirst: true})
+		if err == nil && !kept {
+			lost.Store(true)
+		}
+		return data, err
 	}
+}
+
+// loadTokenizer is pipe.LoadTokenizer with a panic turned into an error: it
+// runs beside the load, outside the message loop's recover.
+func loadTokenizer(pipe *pipeline.Pipeline) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("tokenizer: %v", r)
+		}
+	}()
+	return pipe.LoadTokenizer()
 }
 
 // progressPoster sends progress messages, at most one per file every

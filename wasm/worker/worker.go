@@ -45,6 +45,8 @@ type loadedModel struct {
 	// available: the variants the folder holds (nil: unknown).
 	available modelconfig.Available
 	tiny      bool
+	// configKept: every small file read while loading is in the cache.
+	configKept bool
 	// visionRuns counts vision encoder runs since the load.
 	visionRuns int
 }
