@@ -12,7 +12,6 @@ const later = []; // what the worker said after loaded, for run() to report
 let stored = null; // resolves with the worker's stored message
 let onStored = () => {};
 
-
 function request(msg, types, onMessage) {
   return new Promise((resolve, reject) => {
     pending = { types, resolve, reject, onMessage };

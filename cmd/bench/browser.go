@@ -36,10 +36,7 @@ func contestantName(c string) string {
 
 // cachedTransformers is transformers.js with its browser cache on, timed
 // on a second load in the same browser context, as ours@load=cached is.
-const cachedTransformers = "transformers@" + optionCached
-
-// optionCached is the contestant option that times a load from the cache.
-const optionCached = "load=cached"
+const cachedTransformers = "transformers@load=cached"
 
 // contestantNames are the table's names.
 var contestantNames = map[string]string{

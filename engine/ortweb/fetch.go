@@ -42,17 +42,11 @@ func (s *storing) wait(ctx context.Context) bool {
 }
 
 // Fetch reads the file at url into Go memory, through the Cache API as opts
-// says. A missing file (HTTP 404 or 410) gives an error wrapping
-// fs.ErrNotExist, so optional files can be told apart from failures.
-func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, error) {
-	data, _, err := FetchKept(ctx, url, opts)
-	return data, err
-}
-
-// FetchKept is Fetch that also says whether the file is in the cache once
-// it returns: read from there, or downloaded and stored (it waits for the
-// store).
-func FetchKept(ctx context.Context, url string, opts FetchOptions) (data []byte, kept bool, err error) {
+// says, and says whether the file is in the cache once it returns: read from
+// there, or downloaded and stored (Fetch waits for the store). A missing
+// file (HTTP 404 or 410) gives an error wrapping fs.ErrNotExist, so optional
+// files can be told apart from failures.
+func Fetch(ctx context.Context, url string, opts FetchOptions) (data []byte, kept bool, err error) {
 	f, err := fetchFile(ctx, url, opts)
 	if err != nil {
 		return nil, false, err
@@ -245,24 +239,28 @@ func contentLength(resp js.Value) int64 {
 // kept.
 func store(cache js.Value, url string, resp js.Value) *storing {
 	s := &storing{done: make(chan struct{})}
-	if cache.IsUndefined() {
-		close(s.done)
-		return s
-	}
-	copied, err := jsutil.Call(resp, "clone")
-	if err != nil {
-		close(s.done)
-		return s
-	}
-	p, err := jsutil.Call(cache, "put", url, copied)
+	put, err := putCopy(cache, url, resp)
 	if err != nil {
 		close(s.done)
 		return s
 	}
 	go func() {
 		defer close(s.done)
-		_, err := jsutil.Await(context.Background(), p)
+		_, err := jsutil.Await(context.Background(), put)
 		s.ok = err == nil
 	}()
 	return s
+}
+
+// putCopy starts cache.put of a clone of resp; it must run before the body
+// is read.
+func putCopy(cache js.Value, url string, resp js.Value) (js.Value, error) {
+	if cache.IsUndefined() {
+		return js.Value{}, errors.New("no cache")
+	}
+	copied, err := jsutil.Call(resp, "clone")
+	if err != nil {
+		return js.Value{}, err
+	}
+	return jsutil.Call(cache, "put", url, copied)
 }

@@ -39,8 +39,8 @@ func (e *Engine) Stats() Stats { return Stats{} }
 func (e *Engine) Close() error { return nil }
 
 // Fetch fails with ErrNotBrowser.
-func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, error) {
-	return nil, ErrNotBrowser
+func Fetch(ctx context.Context, url string, opts FetchOptions) ([]byte, bool, error) {
+	return nil, false, ErrNotBrowser
 }
 
 // Start fails with ErrNotBrowser.
@@ -48,8 +48,3 @@ func (e *Engine) Start(ctx context.Context) error { return ErrNotBrowser }
 
 // Stored fails with ErrNotBrowser.
 func (e *Engine) Stored() (bool, error) { return false, ErrNotBrowser }
-
-// FetchKept fails with ErrNotBrowser.
-func FetchKept(ctx context.Context, url string, opts FetchOptions) ([]byte, bool, error) {
-	return nil, false, ErrNotBrowser
-}

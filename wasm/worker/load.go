@@ -235,7 +235,7 @@ func ortFolder() string {
 // not be kept in the cache.
 func configFetcher(ctx context.Context, lost *atomic.Bool) func(string) ([]byte, error) {
 	return func(url string) ([]byte, error) {
-		data, kept, err := ortweb.FetchKept(ctx, url, ortweb.FetchOptions{Cache: ortweb.DefaultCache, NetworkFirst: true})
+		data, kept, err := ortweb.Fetch(ctx, url, ortweb.FetchOptions{Cache: ortweb.DefaultCache, NetworkFirst: true})
 		if err == nil && !kept {
 			lost.Store(true)
 		}
