@@ -80,7 +80,7 @@ const (
 	// q4's memory; approximate.
 	UnpackInt8 Unpack = "int8"
 	// UnpackFloat32 makes the decoder's float32: answers up to 4× faster,
-	// the reference's arithmetic but for rounding, about 1.5 GB more memory.
+	// the reference's arithmetic but for rounding, about 1.1 GB more memory.
 	UnpackFloat32 Unpack = "float32"
 )
 

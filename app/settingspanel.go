@@ -70,7 +70,7 @@ var (
 	unpackChoices = []choice{
 		{Value: UnpackNone.param(), Label: "As downloaded: exact, least memory"},
 		{Value: UnpackInt8.param(), Label: "Unpacked to 8-bit: words about 3× faster, same memory, approximate"},
-		{Value: UnpackFloat32.param(), Label: "Unpacked to float32: words up to 4× faster, about 1.5 GB more memory"},
+		{Value: UnpackFloat32.param(), Label: "Unpacked to float32: words up to 4× faster, about 1 GB more memory"},
 	}
 	samplingChoices = []choice{
 		{Value: "greedy", Label: "Greedy: always the likeliest word"},
@@ -79,7 +79,7 @@ var (
 )
 
 // unpackHint points a person whose model runs q4 on the CPU to unpackChoices.
-const unpackHint = "Settings → “4-bit weights on the CPU” writes the answer about 3× faster unpacked to 8-bit (approximate), or up to 4× unpacked to float32 (about 1.5 GB more memory)."
+const unpackHint = "Settings → “4-bit weights on the CPU” writes the answer about 3× faster unpacked to 8-bit (approximate), or up to 4× unpacked to float32 (about 1 GB more memory)."
 
 // deviceChoices offers protocol.Devices, in its order.
 func deviceChoices() []choice {

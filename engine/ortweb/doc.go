@@ -13,7 +13,9 @@
 //
 // Model files are fetched with a streaming reader that reports progress and
 // are kept in the Cache API, so a second visit (or an offline app) loads them
-// without the network.
+// without the network. A session is created from the file's small rest and
+// the file itself as its external data (onnxedit.PlanExternalData), so
+// onnxruntime-web copies each weight once, into its tensor or GPU buffer.
 //
 // Builds for other platforms get a stub whose New fails with ErrNotBrowser;
 // its API is the same, so every package compiles everywhere.

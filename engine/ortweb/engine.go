@@ -15,6 +15,7 @@ import (
 
 	"github.com/pocketvlm/smolvlm/engine"
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
+	"github.com/pocketvlm/smolvlm/onnxedit"
 )
 
 // Engine runs sessions on onnxruntime-web. Its methods may be called from
@@ -114,7 +115,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return errClosed
 	}
 	model := jsutil.TypedArray(engine.IdentityModel(engine.ONNXFloat32))
-	h, err := e.createSession(ctx, model)
+	h, err := e.createSession(ctx, modelBytes{model: model, external: js.Undefined()})
 	if err != nil {
 		return fmt.Errorf("start onnxruntime-web: %w", err)
 	}
@@ -186,7 +187,7 @@ func (e *Engine) load(ctx context.Context, url string, edit engine.Edit) (engine
 	if edit != nil {
 		data = edited(f.data, edit)
 	}
-	h, err := e.createSession(ctx, data)
+	h, err := e.createSession(ctx, externalized(data, name))
 	if f.stored != nil {
 		e.mu.Lock()
 		e.storing = append(e.storing, f.stored)
@@ -265,6 +266,46 @@ func edited(data js.Value, edit engine.Edit) js.Value {
 	return out
 }
 
+// minExternal is the smallest initializer externalized hands to
+// onnxruntime-web as external data: the weights; small constants stay in
+// the model.
+const minExternal = 64 << 10
+
+// modelBytes is what a session is created from: an ONNX model and, when
+// external is not undefined, the Uint8Array its initializers' external data
+// named location refer to.
+type modelBytes struct {
+	model, external js.Value
+	location        string
+}
+
+// externalized splits the ONNX file data (a Uint8Array) into a small model,
+// assembled in a new array, whose weights refer to where they lie in data
+// itself (onnxedit.PlanExternalData), and data as that model's external
+// data: onnxruntime-web then copies each weight once, from data into its
+// tensor, instead of copying the whole file into its heap, parsing it into
+// a second copy and copying each weight a third time (peak memory: README,
+// "What made us faster"). A file the plan cannot read, or with no large
+// initializer, is handed over whole.
+func externalized(data js.Value, name string) modelBytes {
+	whole := modelBytes{model: data, external: js.Undefined()}
+	size := int64(data.Get("byteLength").Int())
+	location := name + ".weights"
+	plan, err := onnxedit.PlanExternalData(arrayReader{data}, size, location, minExternal)
+	if err != nil || plan.Unchanged() {
+		return whole
+	}
+	model := js.Global().Get("Uint8Array").New(plan.Size)
+	var at int64
+	for _, pc := range plan.Pieces {
+		if err := writePiece(model, data, engine.Piece{Off: pc.Off, Len: pc.Len, Data: pc.Data}, at); err != nil {
+			return whole
+		}
+		at += pc.Len
+	}
+	return modelBytes{model: model, external: data, location: location}
+}
+
 // writePiece writes one piece of a plan at out[at:]; src is the original.
 // out may be a view of src's own buffer (copyWithin moves within it).
 func writePiece(out, src js.Value, pc engine.Piece, at int64) error {
@@ -302,12 +343,15 @@ func (r arrayReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // createSession creates an InferenceSession from the model bytes.
-func (e *Engine) createSession(ctx context.Context, model js.Value) (js.Value, error) {
+func (e *Engine) createSession(ctx context.Context, model modelBytes) (js.Value, error) {
 	opts, release := e.sessionOptions()
 	defer release()
+	if !model.external.IsUndefined() {
+		opts["externalData"] = []any{map[string]any{"path": model.location, "data": model.external}}
+	}
 	create := e.ort.Get("InferenceSession")
 	return e.call(ctx, func() (js.Value, error) {
-		return jsutil.Call(create, "create", model, opts)
+		return jsutil.Call(create, "create", model.model, opts)
 	}, func(late js.Value) { late.Call("release") })
 }
 
