@@ -125,24 +125,56 @@ func (m *Model) encodeImages(ctx context.Context, images []Image) (all []float32
 // feature rows, [tiles · tokens per tile · hidden] float32 values: what a
 // later generation takes as the image's Features, for a picture encoded
 // before its question (while the person types).
+//
+// The tiles go through the encoder TilesPerRun at a time (0: all in one
+// run), and ctx is checked between runs, so Stop ends a long encoding at
+// the next tile.
 func (m *Model) EncodeImage(ctx context.Context, img Image) ([]float32, error) {
 	if m.Vision == nil {
 		return nil, fmt.Errorf("this model was loaded without a vision encoder")
 	}
+	tiles := img.Shape[0] * img.Shape[1]
+	per := int64(m.TilesPerRun)
+	if per <= 0 || per > tiles {
+		per = tiles
+	}
+	tileValues := img.Shape[2] * img.Shape[3] * img.Shape[4]
+	tileMask := img.Shape[3] * img.Shape[4]
+	if int64(len(img.PixelValues)) != tiles*tileValues || int64(len(img.Mask)) != tiles*tileMask {
+		return nil, fmt.Errorf("pixel values: %d values and %d mask entries for shape %v", len(img.PixelValues), len(img.Mask), img.Shape)
+	}
+	var all []float32
+	for first := int64(0); first < tiles; first += per {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(per, tiles-first)
+		f, err := m.encodeTiles(ctx,
+			img.PixelValues[first*tileValues:(first+n)*tileValues], img.Mask[first*tileMask:(first+n)*tileMask],
+			[]int64{1, n, img.Shape[2], img.Shape[3], img.Shape[4]})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, f...)
+	}
+	return all, nil
+}
+
+// encodeTiles runs the vision encoder once, on pixel values of shape
+// [1, tiles, channels, height, width] and their mask.
+func (m *Model) encodeTiles(ctx context.Context, values []float32, mask []bool, shape []int64) ([]float32, error) {
 	pvInfo, _ := engine.Find(m.Vision.Inputs(), inPixelValues)
-	shape := img.Shape[:]
-	pv, err := m.Engine.NewTensor(pvInfo.DType, shape, img.PixelValues)
+	pv, err := m.Engine.NewTensor(pvInfo.DType, shape, values)
 	if err != nil {
 		return nil, fmt.Errorf("pixel values: %w", err)
 	}
 	defer pv.Release()
-	maskShape := []int64{shape[0], shape[1], shape[3], shape[4]}
-	mask, err := m.Engine.NewTensor(engine.Bool, maskShape, img.Mask)
+	mt, err := m.Engine.NewTensor(engine.Bool, []int64{shape[0], shape[1], shape[3], shape[4]}, mask)
 	if err != nil {
 		return nil, fmt.Errorf("pixel attention mask: %w", err)
 	}
-	defer mask.Release()
-	outs, err := m.Vision.Run(ctx, map[string]engine.Tensor{inPixelValues: pv, inPixelMask: mask}, []string{outImageFeats})
+	defer mt.Release()
+	outs, err := m.Vision.Run(ctx, map[string]engine.Tensor{inPixelValues: pv, inPixelMask: mt}, []string{outImageFeats})
 	if err != nil {
 		return nil, fmt.Errorf("vision encoder: %w", err)
 	}

@@ -50,6 +50,9 @@ type Model struct {
 	Embed   engine.Session
 	Decoder engine.Session
 	Dims    Dims
+	// TilesPerRun is how many of a picture's tiles each vision encoder run
+	// takes (EncodeImage); 0 takes all in one run.
+	TilesPerRun int
 
 	pastNames []string // decoder inputs past_key_values.*, in session order
 }

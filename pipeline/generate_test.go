@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -549,4 +550,76 @@ func TestDecoderLogitsLastPosition(t *testing.T) {
 		t.Fatalf("int8-unpacked q4: %v, %d tokens", err, len(ans.Tokens))
 	}
 	t.Logf("int8-unpacked q4 on %s: %d of the first %d tokens equal onnxruntime's q4", pc.c.ID, fixture.FirstDiff(ans.Tokens, want), len(want))
+}
+
+// TestVisionTilesPerRun encodes every split picture a tile per run, as the
+// CPU engines do, and all tiles in one run, as the export runs them: the
+// features must be the same bits. Cancelled after its first run, an
+// encoding stops there.
+func TestVisionTilesPerRun(t *testing.T) {
+	p := loadModel(t, "fp32")
+	m := p.Model
+	if m.TilesPerRun != 1 {
+		t.Fatalf("TilesPerRun %d on %s, want 1", m.TilesPerRun, m.Engine.Name())
+	}
+	ctx := context.Background()
+	tested := 0
+	for _, pc := range preparedCases(t) {
+		tiles := pc.image.Shape[0] * pc.image.Shape[1]
+		if tiles < 2 {
+			continue
+		}
+		tested++
+		perTile, err := p.EncodeImage(ctx, pc.image)
+		if err != nil {
+			t.Fatalf("%s: %v", pc.c.ID, err)
+		}
+		m.TilesPerRun = 0
+		together, err := p.EncodeImage(ctx, pc.image)
+		m.TilesPerRun = 1
+		if err != nil {
+			t.Fatalf("%s: %v", pc.c.ID, err)
+		}
+		if len(perTile) != len(together) {
+			t.Fatalf("%s: %d features a tile per run, %d in one run", pc.c.ID, len(perTile), len(together))
+		}
+		for i := range together {
+			if math.Float32bits(perTile[i]) != math.Float32bits(together[i]) {
+				t.Fatalf("%s (%d tiles): feature %d is %v a tile per run, %v in one run", pc.c.ID, tiles, i, perTile[i], together[i])
+			}
+		}
+	}
+	if tested == 0 {
+		t.Fatal("no split picture among the cases")
+	}
+
+	pc := preparedCases(t)[0]
+	for _, c := range preparedCases(t) {
+		if c.image.Shape[1] > 1 {
+			pc = c
+			break
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	counted := &cancelAfterRun{Session: m.Vision, cancel: cancel}
+	m.Vision = counted
+	_, err := p.EncodeImage(cctx, pc.image)
+	m.Vision = counted.Session
+	if !errors.Is(err, context.Canceled) || counted.runs != 1 {
+		t.Errorf("cancelled during the first of %d tiles: %d runs, err %v; want 1 run and context.Canceled", pc.image.Shape[1], counted.runs, err)
+	}
+}
+
+// cancelAfterRun is a session that cancels a context after each run.
+type cancelAfterRun struct {
+	engine.Session
+	cancel func()
+	runs   int
+}
+
+func (s *cancelAfterRun) Run(ctx context.Context, in map[string]engine.Tensor, out []string) (map[string]engine.Tensor, error) {
+	s.runs++
+	defer s.cancel()
+	return s.Session.Run(ctx, in, out)
 }
