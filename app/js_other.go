@@ -49,6 +49,8 @@ func touchFirst() bool { return false }
 
 func liveCameraAvailable() bool { return false }
 
+func secureContext() bool { return true }
+
 func openCamera(_ goapp.Value, done func(goapp.Value, error)) { done(nil, errNoBrowser) }
 
 func closeCamera(_, _ goapp.Value) {}

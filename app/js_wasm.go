@@ -192,6 +192,11 @@ func phoneLike() bool { return mediaMatches("(max-width: 700px), (pointer: coars
 // touchFirst reports a touch screen as the main pointer (phones, tablets).
 func touchFirst() bool { return mediaMatches("(pointer: coarse)") }
 
+// secureContext reports whether the page is a secure context (https://, or
+// http://localhost), where the Cache API, service workers and the camera
+// exist.
+func secureContext() bool { return goapp.Window().Get("isSecureContext").Truthy() }
+
 // liveCameraAvailable reports whether getUserMedia exists (it needs a secure page).
 func liveCameraAvailable() bool {
 	md := goapp.Window().Get("navigator").Get("mediaDevices")

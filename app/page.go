@@ -21,6 +21,7 @@ type page struct {
 	phone        bool     // narrow or touch screen: the fast path by default
 	touch        bool
 	liveCamera   bool
+	insecure     bool // no secure context: no Cache API, so no model files are kept
 	splitDefault bool // the loaded model's do_image_splitting (loaded.defaults); true until then
 
 	worker      *modelWorker
@@ -76,6 +77,7 @@ func (p *page) OnMount(ctx goapp.Context) {
 	p.ctx = ctx
 	p.settings, p.warnings = ParseSettings(pageQuery(), p.defaults)
 	p.phone, p.touch, p.liveCamera = phoneLike(), touchFirst(), liveCameraAvailable()
+	p.insecure = !secureContext()
 	p.release = append(p.release, addListener(documentValue(), "keydown", func(e goapp.Value) {
 		if e.Get("key").String() == "Escape" {
 			ctx.Dispatch(func(ctx goapp.Context) { p.closeOverlays(ctx) })

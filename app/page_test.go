@@ -434,6 +434,11 @@ func TestPageModelStored(t *testing.T) {
 	if p.model.Stored != storedIncomplete || !hasNotice(p) {
 		t.Errorf("incomplete: stored %q, notice %v; want incomplete and the storage notice", p.model.Stored, hasNotice(p))
 	}
+	full := p.notKeptText()
+	p.insecure = true
+	if insecure := p.notKeptText(); insecure == full || !strings.Contains(insecure, "https://") {
+		t.Errorf("the notice on an insecure page says %q; want the reason (https://), not %q", insecure, full)
+	}
 }
 
 func TestPageLoadErrorAndRetry(t *testing.T) {

@@ -222,6 +222,16 @@ func (p *page) modelDefaults() *protocol.Defaults {
 	return &d
 }
 
+// notKeptText says why the model's files were not kept: outside a secure
+// context (https://, or http://localhost) browsers keep none, and otherwise
+// the likely causes are a full storage or a private window.
+func (p *page) notKeptText() string {
+	if p.insecure {
+		return "The model is not kept on this device: browsers keep files only for https:// pages (or http://localhost), so every visit downloads it again."
+	}
+	return "The model could not be kept on this device (its storage is full, or this is a private window), so the app needs the network at its next start."
+}
+
 // notices are the page-wide messages, most important first.
 func (p *page) notices() []notice {
 	var out []notice
@@ -238,7 +248,7 @@ func (p *page) notices() []notice {
 		out = append(out, notice{ID: "notice-worker", Kind: noticeInfo, Text: p.model.Notice})
 	}
 	if p.model.Status == loaded && p.model.Stored == storedIncomplete {
-		out = append(out, notice{ID: "notice-storage", Kind: noticeWarn, Text: "The model could not be kept on this device (its storage is full, or this is a private window), so the app needs the network at its next start."})
+		out = append(out, notice{ID: "notice-storage", Kind: noticeWarn, Text: p.notKeptText()})
 	}
 	if p.model.Tiny || (p.tinyDefault && p.settings.Model == p.defaults.Model) {
 		out = append(out, notice{ID: "notice-tiny", Kind: noticeInfo, Text: "This is the tiny test model: answers are random words."})
