@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -189,16 +190,25 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 		releaseSessions(sessions)
 		return err
 	}
-	// The vision encoder takes one tile per run: its activations are then
-	// a tile's instead of the picture's (the attention scores alone are 48
-	// MB a tile), with the same feature bits. At 2048×1536 (13 tiles) that
-	// halved the browser's peak memory and cut native CPU's 2.4×, ran the
-	// encoder 1.1–1.4× faster on 2 cores and 3× faster on an H100 through
-	// WebGPU (README, "What made us faster"), and lets Stop end an encoding
-	// at the next tile.
-	m.TilesPerRun = 1
+	m.TilesPerRun = tilesPerRun(eng)
 	p.Model = m
 	return nil
+}
+
+// tilesPerRun is how many of a picture's tiles each vision encoder run
+// takes on eng (generate.Model.TilesPerRun). On a CPU, one: the encoder's
+// activations are a tile's instead of all of them (its attention scores
+// alone are 48 MB a tile), so at 2048×1536 (13 tiles) the peak memory
+// halves in the browser and falls 2.4× natively, the vision encoder runs
+// 1.1–1.4× faster (smaller working sets), and Stop ends an encoding at the
+// next tile. On WebGPU all go in one run, as the export runs them: there a
+// run's cost is dispatch more than arithmetic, and one tile at a time was
+// not measured on a GPU.
+func tilesPerRun(eng engine.Engine) int {
+	if strings.HasSuffix(eng.Name(), "webgpu") {
+		return 0
+	}
+	return 1
 }
 
 // loadSession loads one sub-model, part in variant from file, rewritten by
