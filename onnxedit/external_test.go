@@ -94,12 +94,12 @@ func checkExternal(t *testing.T, orig, small []byte, location string, minBytes i
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, go_, err := parseModelGraph(bytes.NewReader(orig), int64(len(orig)))
+	_, origGraph, err := parseModelGraph(bytes.NewReader(orig), int64(len(orig)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.inits) != len(go_.inits) {
-		t.Fatalf("%d initializers, want %d", len(g.inits), len(go_.inits))
+	if len(g.inits) != len(origGraph.inits) {
+		t.Fatalf("%d initializers, want %d", len(g.inits), len(origGraph.inits))
 	}
 	moved := 0
 	for name := range g.inits {
@@ -131,7 +131,7 @@ func checkExternal(t *testing.T, orig, small []byte, location string, minBytes i
 			continue
 		}
 		moved++
-		origMsg, _, err := go_.tensor(name)
+		origMsg, _, err := origGraph.tensor(name)
 		if err != nil {
 			t.Fatal(err)
 		}
