@@ -55,7 +55,7 @@ type choice struct {
 
 var (
 	deviceLabels = map[Device]string{
-		DeviceAuto:   "Automatic: WebGPU when available",
+		DeviceAuto:   "Automatic: WebGPU on a graphics card, else WebAssembly",
 		DeviceWebGPU: "WebGPU (graphics card)",
 		DeviceWASM:   "CPU (WebAssembly)",
 	}

@@ -85,6 +85,14 @@ type Engine interface {
 	Close() error
 }
 
+// SoftwareGPU is implemented by engines that can run on a WebGPU adapter
+// emulated on the processor (SwiftShader, Mesa's lavapipe): there a GPU's
+// best batching is the wrong one (see pipeline's tilesPerRun).
+type SoftwareGPU interface {
+	// SoftwareGPU reports that the sessions run on such an adapter.
+	SoftwareGPU() bool
+}
+
 // An Edit rewrites a model file before its session is created. It reads the
 // file through src (size bytes), so that it needs to hold only what it
 // changes, and returns the rewritten file as a Plan, which the engine

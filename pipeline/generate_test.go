@@ -611,6 +611,35 @@ func TestVisionTilesPerRun(t *testing.T) {
 	}
 }
 
+// TestTilesPerRunOnSoftwareGPU loads the fixture on the CPU engine, told
+// to say its GPU is or is not emulated: a tile per vision run, except on a
+// software GPU.
+func TestTilesPerRunOnSoftwareGPU(t *testing.T) {
+	loadModel(t, "fp32") // opens the shared engine
+	for _, software := range []bool{true, false} {
+		p := openFixture(t)
+		if err := p.LoadModel(context.Background(), softwareEngine{Engine: eng, software: software}, modelconfig.SameVariant("q4")); err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if software {
+			want = 0
+		}
+		if got := p.Model.TilesPerRun; got != want {
+			t.Errorf("software GPU %v: %d tiles per run, want %d", software, got, want)
+		}
+		p.Close()
+	}
+}
+
+// softwareEngine is an engine that says whether its GPU is emulated.
+type softwareEngine struct {
+	engine.Engine
+	software bool
+}
+
+func (e softwareEngine) SoftwareGPU() bool { return e.software }
+
 // cancelAfterRun is a session that cancels a context after each run.
 type cancelAfterRun struct {
 	engine.Session

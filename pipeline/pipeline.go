@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -196,17 +195,20 @@ func (p *Pipeline) LoadModel(ctx context.Context, eng engine.Engine, v modelconf
 }
 
 // tilesPerRun is how many of a picture's tiles each vision encoder run
-// takes on eng (generate.Model.TilesPerRun). On a CPU, one: the encoder's
-// activations are a tile's instead of all of them (its attention scores
-// alone are 48 MB a tile), so at 2048×1536 (13 tiles) the peak memory
-// halves in the browser and falls 2.4× natively, the vision encoder runs
-// 1.1–1.4× faster (smaller working sets), and Stop ends an encoding at the
-// next tile. On WebGPU all go in one run, as the export runs them: one
-// tile per run made the encoder 3× faster on an NVIDIA H100 but 1.5× slower
-// on SwiftShader (the browser tests' software adapter), so it waits until
-// a software adapter can be told apart.
+// takes on eng (generate.Model.TilesPerRun): one, except on a GPU emulated
+// on the processor (engine.SoftwareGPU), where all go in one run.
+//
+//   - On a CPU the encoder's activations are a tile's instead of all of
+//     them (its attention scores alone are 48 MB a tile): at 2048×1536 (13
+//     tiles) the peak memory halves in the browser and falls 2.4× natively,
+//     the encoder runs 1.1–1.4× faster, and Stop ends an encoding at the
+//     next tile.
+//   - On an NVIDIA H100 (WebGPU, natively) one tile per run made the 13-tile
+//     q4 encoder 3× faster and gave the same tokens.
+//   - On SwiftShader it made the browser tests' WebGPU cases 1.5× slower
+//     (805 → 1,248 s): a software adapter keeps one run.
 func tilesPerRun(eng engine.Engine) int {
-	if strings.HasSuffix(eng.Name(), "webgpu") {
+	if s, ok := eng.(engine.SoftwareGPU); ok && s.SoftwareGPU() {
 		return 0
 	}
 	return 1

@@ -76,6 +76,9 @@ func TestGenerateWebGPUMatchesOnnxruntime(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s load on %s: %v", variant, e.Name(), time.Since(start).Round(time.Millisecond))
+		if wantBatched := e.SoftwareGPU(); wantBatched != (p.Model.TilesPerRun == 0) {
+			t.Errorf("software GPU %v, %d tiles per vision run", wantBatched, p.Model.TilesPerRun)
+		}
 		for _, pc := range cases {
 			checkWebGPUCase(t, p, pc, variant, steps)
 		}

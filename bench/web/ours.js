@@ -59,7 +59,8 @@ window.bench = {
 
   // option (from cmd/bench's "ours@option") is a variant to compare in the
   // same session: "threads=N", "ort=asyncify" / "ort=jspi" (which build of
-  // onnxruntime-web the worker loads), "warmup=off", "dequantize=on"
+  // onnxruntime-web the worker loads), "warmup=off" / "warmup=on" (the
+  // worker's own choice otherwise: on a hardware WebGPU adapter), "dequantize=on"
   // (the q4 decoder's weights unpacked to float32), "dequantize=int8" (to
   // int8, with int8 activations),
   // "load=sequential" (the sessions one after the other), "int8=on"
@@ -76,7 +77,7 @@ window.bench = {
     loadStart = performance.now();
     stored = new Promise((resolve) => { onStored = resolve; });
     let url = '/web/worker.js';
-    let warmUp = true;
+    let warmUp; // the worker's choice
     let dequantize = false;
     let oneAtATime = false;
     let int8MatMul = false;
@@ -84,7 +85,7 @@ window.bench = {
     const [key, value] = (option || '').split('=');
     if (key === 'threads') threads = Number(value);
     else if (key === 'ort') url += '?ort=' + encodeURIComponent(value);
-    else if (key === 'warmup') warmUp = value !== 'off';
+    else if (key === 'warmup') warmUp = value === 'on';
     else if (key === 'dequantize') {
       dequantize = value === 'on' || value === 'int8';
       int8MatMul = value === 'int8';

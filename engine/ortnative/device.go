@@ -4,6 +4,7 @@ package ortnative
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/pocketvlm/smolvlm/engine"
@@ -34,6 +35,30 @@ func (e *Engine) bindMemory() error {
 // The logits come back to the host: only their last row is read, and the
 // decoder loaded from memory (onnxedit) already computes only that row.
 func keepOnDevice(output string) bool { return strings.HasPrefix(output, "present.") }
+
+// softwareVulkan reports that the Vulkan loader is told to use only drivers
+// that compute on the processor: every driver file in VK_DRIVER_FILES, or
+// else VK_ICD_FILENAMES (the loader reads them in that order), is
+// SwiftShader's or Mesa's lavapipe's. With neither variable set the loader
+// offers every installed driver and Dawn takes a hardware adapter before a
+// software one, so this reports false; a machine whose only driver is a
+// system-wide lavapipe is not told apart.
+func softwareVulkan(getenv func(string) string) bool {
+	files := getenv("VK_DRIVER_FILES")
+	if files == "" {
+		files = getenv("VK_ICD_FILENAMES")
+	}
+	if files == "" {
+		return false
+	}
+	for _, f := range filepath.SplitList(files) {
+		name := strings.ToLower(filepath.Base(f))
+		if !strings.Contains(name, "swiftshader") && !strings.Contains(name, "lvp") && !strings.Contains(name, "lavapipe") {
+			return false
+		}
+	}
+	return true
+}
 
 // probe creates a one-node session on the engine's execution provider, so
 // that a library without it, or a machine without a usable adapter, fails in

@@ -19,6 +19,8 @@ type Engine struct {
 	opts    Options
 	cfg     sessionConfig
 	libPath string
+	// software: the WebGPU adapter computes on the processor (softwareVulkan).
+	software bool
 	// devMem is the WebGPU EP's buffer memory and cpuMem host memory, for
 	// binding outputs (nil on the CPU, or with Options.CacheOnHost).
 	devMem, cpuMem memInfoHandle
@@ -69,7 +71,8 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create onnxruntime environment: %w", err)
 	}
-	e := &Engine{opts: opts, cfg: cfg, libPath: path, env: env, sessions: map[*Session]struct{}{}}
+	e := &Engine{opts: opts, cfg: cfg, libPath: path, env: env, sessions: map[*Session]struct{}{},
+		software: cfg.ep != "" && softwareVulkan(os.Getenv)}
 	if cfg.ep != "" {
 		if err := e.probe(); err != nil {
 			releaseEnv(env)
@@ -87,6 +90,10 @@ func New(opts Options) (*Engine, error) {
 
 // Name says which backend this is: onnxruntime-cpu or onnxruntime-webgpu.
 func (e *Engine) Name() string { return "onnxruntime-" + e.opts.Device }
+
+// SoftwareGPU reports a WebGPU engine whose Vulkan driver computes on the
+// processor (engine.SoftwareGPU), as far as the environment tells.
+func (e *Engine) SoftwareGPU() bool { return e.software }
 
 // Device is the device sessions run on, DeviceCPU or DeviceWebGPU.
 func (e *Engine) Device() string { return e.opts.Device }

@@ -70,3 +70,36 @@ func TestWebGPUKeepsCacheOnDevice(t *testing.T) {
 	}
 	t.Logf("webgpu logits within %.2g (relative) of the CPU's", worst)
 }
+
+// TestSoftwareVulkan reads the Vulkan loader's driver choice: software only
+// when every driver named is SwiftShader or lavapipe, VK_DRIVER_FILES
+// before VK_ICD_FILENAMES. An engine on the CPU is never a software GPU;
+// one on this machine's SwiftShader is.
+func TestSoftwareVulkan(t *testing.T) {
+	for _, c := range []struct {
+		drivers, icd string
+		want         bool
+	}{
+		{"", "", false},
+		{"", swiftShaderICD, true},
+		{"/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", "", true},
+		{"/usr/share/vulkan/icd.d/nvidia_icd.json", swiftShaderICD, false},
+		{"", "/usr/share/vulkan/icd.d/lvp_icd.json:/usr/share/vulkan/icd.d/radeon_icd.x86_64.json", false},
+		{"/a/vk_swiftshader_icd.json:/b/lvp_icd.json", "", true},
+	} {
+		env := map[string]string{"VK_DRIVER_FILES": c.drivers, "VK_ICD_FILENAMES": c.icd}
+		if got := softwareVulkan(func(k string) string { return env[k] }); got != c.want {
+			t.Errorf("VK_DRIVER_FILES=%q VK_ICD_FILENAMES=%q: software %v, want %v", c.drivers, c.icd, got, c.want)
+		}
+	}
+	cpu, _, _ := setup(t)
+	if cpu.SoftwareGPU() {
+		t.Error("the CPU engine reports a software GPU")
+	}
+	t.Setenv("VK_DRIVER_FILES", "") // restored after the test
+	os.Unsetenv("VK_DRIVER_FILES")
+	t.Setenv("VK_ICD_FILENAMES", swiftShaderICD)
+	if gpu := setupWebGPU(t, Options{}); !gpu.SoftwareGPU() {
+		t.Errorf("WebGPU on %s is not reported as a software GPU", swiftShaderICD)
+	}
+}

@@ -59,6 +59,9 @@ type Options struct {
 	// isolated (threads need SharedArrayBuffer) and 1 otherwise. It takes
 	// effect only before the first session of the page is created.
 	NumThreads int
+	// SoftwareAdapter says the WebGPU adapter computes on the processor (a
+	// fallback adapter such as SwiftShader); SoftwareGPU reports it.
+	SoftwareAdapter bool
 }
 
 // Stats are counters of one engine since New.

@@ -104,6 +104,10 @@ func numThreads(n int) int {
 // Name is the backend the sessions run on: "webgpu" or "wasm".
 func (e *Engine) Name() string { return e.backend }
 
+// SoftwareGPU reports sessions on a WebGPU adapter that computes on the
+// processor (Options.SoftwareAdapter; engine.SoftwareGPU).
+func (e *Engine) SoftwareGPU() bool { return e.backend == BackendWebGPU && e.opts.SoftwareAdapter }
+
 // Start starts onnxruntime-web's runtime now, by creating and releasing a
 // one-node session (engine.IdentityModel): the runtime's WebAssembly is
 // fetched and compiled, its threads started and, on WebGPU, the device

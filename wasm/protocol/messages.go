@@ -25,7 +25,8 @@ type Load struct {
 	// Threads are WebAssembly threads; 0: navigator.hardwareConcurrency
 	// when cross-origin isolated.
 	Threads int `json:"threads,omitempty"`
-	// WarmUp (nil: true) runs the sessions once at load on WebGPU.
+	// WarmUp runs the sessions once at load on WebGPU (nil: on a hardware
+	// adapter, not a software one).
 	WarmUp *bool `json:"warmUp,omitempty"`
 	// Dequantize turns a q4 decoder's 4-bit MatMuls into float32 ones on
 	// WebAssembly (the vision encoder stays q4); with Int8MatMul, those of

@@ -13,6 +13,9 @@ type gpuInfo struct {
 	Available bool   // an adapter was found
 	Reason    string // why not, in plain words, when !Available
 	ShaderF16 bool   // the adapter has the shader-f16 feature
+	// Software: the adapter computes on the processor (SwiftShader, or one
+	// the browser marks as a fallback adapter).
+	Software bool
 	// MaxBinding is the adapter's maxStorageBufferBindingSize: the largest
 	// weight a shader can read in one piece.
 	MaxBinding int64
@@ -22,18 +25,31 @@ type gpuInfo struct {
 
 // chooseBackend applies the device rule: "wasm" is WebAssembly; "auto" and
 // "webgpu" use WebGPU when an adapter exists and fall back to WebAssembly
-// with a notice otherwise.
+// with a notice otherwise. A software adapter runs onnxruntime-web's WebGPU
+// kernels on the processor, far slower than its WebAssembly ones (on
+// SwiftShader the vision encoder took 190 s where WebAssembly takes 4): "auto"
+// takes WebAssembly there, and "webgpu" keeps it with a notice saying so.
 func chooseBackend(device protocol.Device, gpu gpuInfo) (backend protocol.Device, notice string, err error) {
 	switch device, err = protocol.ParseDevice(string(device)); {
 	case err != nil:
 		return "", "", err
 	case device == protocol.DeviceWasm:
 		return protocol.DeviceWasm, "", nil
+	case gpu.Available && gpu.Software && device == protocol.DeviceAuto:
+		return protocol.DeviceWasm, softwareAdapterAuto, nil
+	case gpu.Available && gpu.Software:
+		return protocol.DeviceWebGPU, softwareAdapterAsked, nil
 	case gpu.Available:
 		return protocol.DeviceWebGPU, "", nil
 	}
 	return protocol.DeviceWasm, gpu.Reason + ", so the model runs on the processor (WebAssembly), which is slower.", nil
 }
+
+// The notices of a software WebGPU adapter.
+const (
+	softwareAdapterAuto  = "WebGPU here runs in software, without a graphics card, so the model runs on the processor (WebAssembly), which is faster here."
+	softwareAdapterAsked = "WebGPU here runs in software, without a graphics card: expect it to be much slower than WebAssembly."
+)
 
 // halfVariants need shader-f16 on WebGPU: their activations and key/value
 // cache are float16.

@@ -14,6 +14,7 @@ var smolvlm256 = &modelconfig.Config{Text: modelconfig.Text{HiddenSize: 576, Voc
 func TestChooseBackend(t *testing.T) {
 	gpu := gpuInfo{Available: true}
 	none := gpuInfo{Reason: "This browser does not offer WebGPU"}
+	software := gpuInfo{Available: true, Software: true}
 	for _, tc := range []struct {
 		device protocol.Device
 		gpu    gpuInfo
@@ -27,12 +28,16 @@ func TestChooseBackend(t *testing.T) {
 		{"auto", none, "wasm", true},
 		{"webgpu", none, "wasm", true},
 		{"wasm", none, "wasm", false},
+		{"auto", software, "wasm", true},
+		{"", software, "wasm", true},
+		{"webgpu", software, "webgpu", true},
+		{"wasm", software, "wasm", false},
 	} {
 		got, notice, err := chooseBackend(tc.device, tc.gpu)
 		if err != nil || got != tc.want || (notice != "") != tc.notice {
-			t.Errorf("chooseBackend(%q, available=%v) = %q, %q, %v; want %q, notice %v", tc.device, tc.gpu.Available, got, notice, err, tc.want, tc.notice)
+			t.Errorf("chooseBackend(%q, %+v) = %q, %q, %v; want %q, notice %v", tc.device, tc.gpu, got, notice, err, tc.want, tc.notice)
 		}
-		if tc.notice && !strings.HasPrefix(notice, tc.gpu.Reason) {
+		if tc.notice && !tc.gpu.Available && !strings.HasPrefix(notice, tc.gpu.Reason) {
 			t.Errorf("notice %q does not say why: %q", notice, tc.gpu.Reason)
 		}
 	}

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"syscall/js"
 	"time"
@@ -122,11 +123,15 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	if err != nil {
 		return nil, "", plain("The requested model precision is not valid.", err)
 	}
+	if backend != protocol.DeviceWebGPU && notice == softwareAdapterAsked {
+		notice = "" // moved to WebAssembly after all: notice2 says why
+	}
 	eng, err := ortweb.New(ctx, ortweb.Options{
-		Backend:    string(backend),
-		NumThreads: load.Threads,
-		Progress:   w.progressPoster(load.LoadID),
-		WasmPaths:  ortFolder(),
+		Backend:         string(backend),
+		NumThreads:      load.Threads,
+		Progress:        w.progressPoster(load.LoadID),
+		WasmPaths:       ortFolder(),
+		SoftwareAdapter: gpu.Software,
 	})
 	if err != nil {
 		return nil, "", plain("The model runtime could not start.", err)
@@ -174,8 +179,14 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	// The first question should not pay for shader compilation: on WebGPU
 	// every session runs once now. On WebAssembly there is nothing to
 	// compile, and a warm-up bought no time to first token (bench: 4,987 ms
-	// without, 5,010 ms with, 0.6 s more load), so it is skipped there.
-	if backend == protocol.DeviceWebGPU && (load.WarmUp == nil || *load.WarmUp) {
+	// without, 5,010 ms with, 0.6 s more load), so it is skipped there; on a
+	// software adapter too, where the run is all arithmetic (on SwiftShader a
+	// whole vision run, ≈190 s at full size) and compiles little.
+	warmUp := backend == protocol.DeviceWebGPU && !gpu.Software
+	if load.WarmUp != nil {
+		warmUp = backend == protocol.DeviceWebGPU && *load.WarmUp
+	}
+	if warmUp {
 		w.status("Preparing the model")
 		if err := pipe.WarmUp(ctx, true); err != nil {
 			pipe.Close()
@@ -269,6 +280,20 @@ func (w *worker) progressPoster(id int) func(file string, loaded, total int64, c
 	}
 }
 
+// softwareAdapter reports a GPUAdapter that computes on the processor: one
+// its info marks as a fallback adapter (Chromium marks SwiftShader so), or
+// whose architecture is SwiftShader, or, in browsers before GPUAdapterInfo
+// had the flag, one with the adapter's own isFallbackAdapter.
+func softwareAdapter(adapter js.Value) bool {
+	if info := adapter.Get("info"); info.Truthy() {
+		arch := info.Get("architecture")
+		if info.Get("isFallbackAdapter").Truthy() || arch.Type() == js.TypeString && strings.EqualFold(arch.String(), "swiftshader") {
+			return true
+		}
+	}
+	return adapter.Get("isFallbackAdapter").Truthy()
+}
+
 // probeGPU asks for a WebGPU adapter and reads its features and limits.
 // With device "wasm" it does not look.
 func probeGPU(ctx context.Context, device protocol.Device) gpuInfo {
@@ -293,6 +318,7 @@ func probeGPU(ctx context.Context, device protocol.Device) gpuInfo {
 	limits := adapter.Get("limits")
 	return gpuInfo{
 		Available:  true,
+		Software:   softwareAdapter(adapter),
 		ShaderF16:  adapter.Get("features").Call("has", "shader-f16").Bool(),
 		MaxBinding: int64(limits.Get("maxStorageBufferBindingSize").Float()),
 		MaxBuffer:  int64(limits.Get("maxBufferSize").Float()),
