@@ -76,6 +76,7 @@ func TestGenerateWebGPUMatchesOnnxruntime(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s load on %s: %v", variant, e.Name(), time.Since(start).Round(time.Millisecond))
+		t.Logf("software GPU: %v; %d tiles per vision run (0: all)", e.SoftwareGPU(), p.Model.TilesPerRun)
 		if wantBatched := e.SoftwareGPU(); wantBatched != (p.Model.TilesPerRun == 0) {
 			t.Errorf("software GPU %v, %d tiles per vision run", wantBatched, p.Model.TilesPerRun)
 		}

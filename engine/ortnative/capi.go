@@ -53,6 +53,22 @@ static OrtStatus *ort_create_env(OrtEnv **env) {
 }
 static void ort_release_env(OrtEnv *env) { ort->ReleaseEnv(env); }
 
+// ort_ep_on_gpu sets *found when onnxruntime's device discovery lists the
+// execution provider called ep on a GPU (OrtHardwareDeviceType_GPU).
+static OrtStatus *ort_ep_on_gpu(OrtEnv *env, const char *ep, int *found) {
+	const OrtEpDevice *const *devices = NULL;
+	size_t n = 0;
+	*found = 0;
+	OrtStatus *st = ort->GetEpDevices(env, &devices, &n);
+	for (size_t i = 0; !st && i < n; i++) {
+		const OrtHardwareDevice *hw = ort->EpDevice_Device(devices[i]);
+		if (strcmp(ort->EpDevice_EpName(devices[i]), ep) == 0 && hw && ort->HardwareDevice_Type(hw) == OrtHardwareDeviceType_GPU) {
+			*found = 1;
+		}
+	}
+	return st;
+}
+
 // ort_create_session loads a model from path, or, when path is NULL, from
 // the len bytes at data (onnxruntime copies what it keeps). ep, when not
 // NULL, names an execution provider to put before the CPU one, with nopt
@@ -273,6 +289,17 @@ func createEnv() (envHandle, error) {
 }
 
 func releaseEnv(env envHandle) { C.ort_release_env(env) }
+
+// epOnGPU reports whether onnxruntime's device discovery lists the
+// execution provider called ep (its registered name, e.g.
+// "WebGpuExecutionProvider") on a GPU.
+func epOnGPU(env envHandle, ep string) (bool, error) {
+	name := C.CString(ep)
+	defer C.free(unsafe.Pointer(name))
+	var found C.int
+	err := statusErr(C.ort_ep_on_gpu(env, name, &found))
+	return found != 0, err
+}
 
 // sessionConfig is what every session of an engine is created with.
 type sessionConfig struct {

@@ -36,6 +36,25 @@ func (e *Engine) bindMemory() error {
 // decoder loaded from memory (onnxedit) already computes only that row.
 func keepOnDevice(output string) bool { return strings.HasPrefix(output, "present.") }
 
+// webgpuEPDevice is the name of the WebGPU execution provider among
+// onnxruntime's discovered devices (GetEpDevices).
+const webgpuEPDevice = "WebGpuExecutionProvider"
+
+// softwareGPU reports that the WebGPU adapter computes on the processor:
+// the Vulkan loader is told to use only software drivers (softwareVulkan),
+// or onnxruntime's device discovery finds no GPU for the WebGPU execution
+// provider. On an NVIDIA H100 it lists WebGpuExecutionProvider on the GPU
+// (PCI vendor 0x10de, discrete); on a machine without a GPU it lists the
+// CPU execution provider alone, and Dawn's adapter is then a software one
+// whatever the driver files say.
+func softwareGPU(env envHandle, getenv func(string) string) bool {
+	if softwareVulkan(getenv) {
+		return true
+	}
+	onGPU, err := epOnGPU(env, webgpuEPDevice)
+	return err == nil && !onGPU
+}
+
 // softwareVulkan reports that the Vulkan loader is told to use only drivers
 // that compute on the processor: every driver file in VK_DRIVER_FILES, or
 // else VK_ICD_FILENAMES (the loader reads them in that order), is

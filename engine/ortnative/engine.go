@@ -19,7 +19,7 @@ type Engine struct {
 	opts    Options
 	cfg     sessionConfig
 	libPath string
-	// software: the WebGPU adapter computes on the processor (softwareVulkan).
+	// software: the WebGPU adapter computes on the processor (softwareGPU).
 	software bool
 	// devMem is the WebGPU EP's buffer memory and cpuMem host memory, for
 	// binding outputs (nil on the CPU, or with Options.CacheOnHost).
@@ -72,7 +72,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("create onnxruntime environment: %w", err)
 	}
 	e := &Engine{opts: opts, cfg: cfg, libPath: path, env: env, sessions: map[*Session]struct{}{},
-		software: cfg.ep != "" && softwareVulkan(os.Getenv)}
+		software: cfg.ep != "" && softwareGPU(env, os.Getenv)}
 	if cfg.ep != "" {
 		if err := e.probe(); err != nil {
 			releaseEnv(env)
@@ -91,8 +91,8 @@ func New(opts Options) (*Engine, error) {
 // Name says which backend this is: onnxruntime-cpu or onnxruntime-webgpu.
 func (e *Engine) Name() string { return "onnxruntime-" + e.opts.Device }
 
-// SoftwareGPU reports a WebGPU engine whose Vulkan driver computes on the
-// processor (engine.SoftwareGPU), as far as the environment tells.
+// SoftwareGPU reports a WebGPU engine whose adapter computes on the
+// processor (engine.SoftwareGPU; see softwareGPU).
 func (e *Engine) SoftwareGPU() bool { return e.software }
 
 // Device is the device sessions run on, DeviceCPU or DeviceWebGPU.

@@ -96,6 +96,15 @@ func TestSoftwareVulkan(t *testing.T) {
 	if cpu.SoftwareGPU() {
 		t.Error("the CPU engine reports a software GPU")
 	}
+	// The CPU provider is discovered on the CPU, never on a GPU.
+	if onGPU, err := epOnGPU(cpu.env, "CPUExecutionProvider"); onGPU || err != nil {
+		t.Errorf("CPUExecutionProvider discovered on a GPU: %v, %v", onGPU, err)
+	}
+	onGPU, err := epOnGPU(cpu.env, webgpuEPDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s discovered on a GPU: %v", webgpuEPDevice, onGPU)
 	t.Setenv("VK_DRIVER_FILES", "") // restored after the test
 	os.Unsetenv("VK_DRIVER_FILES")
 	t.Setenv("VK_ICD_FILENAMES", swiftShaderICD)
