@@ -20,10 +20,17 @@ func (p *page) refreshStorage() {
 }
 
 // savingModel reports whether model files may still be going into the
-// cache: while a model loads, and once loaded until the worker says they are
-// stored. A delete then would be undone by the writes in flight.
+// cache: while a model loads, and once it has loaded or failed until the
+// worker says the writes have settled (protocol.Stored follows a failed
+// load too). A delete then would be undone by the writes in flight.
 func (p *page) savingModel() bool {
-	return p.model.Status == loading || p.model.Status == loaded && p.model.Stored == storedPending
+	switch p.model.Status {
+	case loading:
+		return true
+	case loaded, loadFailed:
+		return p.model.Stored == storedPending
+	}
+	return false
 }
 
 // deleteModel deletes a model folder's files from the model cache. A model

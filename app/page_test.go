@@ -379,6 +379,35 @@ func TestPageSupersededLoadEndsQuietly(t *testing.T) {
 	}
 }
 
+// TestPageFailedLoadHoldsDeletes: a load that fails may still be putting
+// files into the cache, so deletes wait for the stored that follows its
+// error (not a notice: the model is not loaded); a worker that cannot run
+// writes nothing more.
+func TestPageFailedLoadHoldsDeletes(t *testing.T) {
+	p, _ := testPage(t)
+	p.message(&protocol.Error{LoadID: p.loadID, Message: "The model could not be loaded."})
+	if p.model.Status != loadFailed || !p.savingModel() {
+		t.Fatalf("failed load: status %v, saving %v; want failed, deletes held back", p.model.Status, p.savingModel())
+	}
+	p.deleteModel(noCtx, "http://example.test/models/m/")
+	if p.storageBusy != "" {
+		t.Errorf("a delete before the failed load's writes settled started (busy %q)", p.storageBusy)
+	}
+	p.message(&protocol.Stored{LoadID: p.loadID - 1})
+	if !p.savingModel() {
+		t.Error("an older load's stored freed the deletes")
+	}
+	p.message(&protocol.Stored{LoadID: p.loadID})
+	if p.savingModel() || slices.ContainsFunc(p.notices(), func(n notice) bool { return n.ID == "notice-storage" }) {
+		t.Errorf("settled: saving %v, notices %v; want deletes free and no storage notice", p.savingModel(), p.notices())
+	}
+
+	p.workerFailed("The model worker stopped.")
+	if p.savingModel() {
+		t.Error("a worker that cannot run holds deletes back")
+	}
+}
+
 // TestPageModelStored follows the worker's word that the downloads are in
 // the cache, which comes after loaded: kept, nothing is said; not kept, a
 // notice says the next start needs the network; an older load's word and

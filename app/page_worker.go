@@ -108,8 +108,16 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 }
 
 // modelStored records whether the loaded model's downloads are all in the
-// browser's cache, which the worker says a little after the model is ready.
+// browser's cache, which the worker says a little after the model is ready;
+// after a failed load, that its writes have settled.
 func (p *page) modelStored(m *protocol.Stored) {
+	if p.model.Status == loadFailed {
+		p.model.Stored = storedIncomplete
+		if p.settingsOpen {
+			p.refreshStorage()
+		}
+		return
+	}
 	if p.model.Status != loaded {
 		return
 	}
@@ -195,6 +203,9 @@ func (p *page) workerError(_ goapp.Context, m *protocol.Error) {
 		p.stopAsked = false
 	case m.LoadID != 0 || p.model.Status == loading || p.model.Status == neverLoaded:
 		p.model.Status, p.model.Error = loadFailed, msg
+		if m.LoadID == 0 {
+			p.model.Stored = storedIncomplete // no stored can be matched to it
+		}
 	default:
 		p.pickError = msg
 	}
@@ -208,7 +219,8 @@ func (p *page) workerFailed(msg string) {
 		t := &p.turns[len(p.turns)-1]
 		t.State, t.Error = answerFailed, msg
 	}
-	p.model = modelState{Status: loadFailed, Error: msg}
+	// A worker that cannot run writes nothing more: deletes are free.
+	p.model = modelState{Status: loadFailed, Error: msg, Stored: storedIncomplete}
 	p.workerReady = false
 	p.chatStarted, p.picSent, p.discarding, p.stopAsked = false, false, false, false
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"syscall/js"
 
 	"github.com/pocketvlm/smolvlm/internal/jsutil"
@@ -28,6 +30,50 @@ type fetched struct {
 type storing struct {
 	done chan struct{} // closed when the put has settled
 	ok   bool          // set before done closes: the file is in the cache
+}
+
+// writes are the cache writes of this program not yet seen settled, of
+// every engine and Fetch: neither Close nor a cancelled load stops a write
+// in flight.
+var writes struct {
+	sync.Mutex
+	pending []*storing
+}
+
+// track adds s to the writes in flight, dropping those that have settled.
+func track(s *storing) {
+	writes.Lock()
+	defer writes.Unlock()
+	writes.pending = slices.DeleteFunc(writes.pending, (*storing).settled)
+	writes.pending = append(writes.pending, s)
+}
+
+// WritesSettled waits until every cache write begun so far, by any engine
+// or Fetch, has gone in or failed to, or ctx ends. After a load that failed
+// or was replaced, files may still be going into the cache: a delete before
+// they have settled would be undone by them.
+func WritesSettled(ctx context.Context) error {
+	writes.Lock()
+	pending := slices.Clone(writes.pending)
+	writes.Unlock()
+	for _, s := range pending {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// settled reports whether the put has settled.
+func (s *storing) settled() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // wait waits until the put has settled or ctx ends, and says whether the
@@ -244,6 +290,7 @@ func store(cache js.Value, url string, resp js.Value) *storing {
 		close(s.done)
 		return s
 	}
+	track(s)
 	go func() {
 		defer close(s.done)
 		_, err := jsutil.Await(context.Background(), put)

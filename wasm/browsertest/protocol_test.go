@@ -3,10 +3,12 @@
 package browsertest
 
 import (
-	"github.com/pocketvlm/smolvlm/modelconfig"
-	"github.com/pocketvlm/smolvlm/wasm/protocol"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/pocketvlm/smolvlm/modelconfig"
+	"github.com/pocketvlm/smolvlm/wasm/protocol"
 )
 
 // TestWorkerProtocol checks how the worker orders and ends requests, on the
@@ -26,10 +28,13 @@ func TestWorkerProtocol(t *testing.T) {
 
 // checkBadTokenizer loads a model folder whose tokenizer.json is cut short:
 // the tokenizer is parsed while the ONNX files load, and its failure must
-// end the load with one sentence and no loaded; the next load works.
+// end the load with one sentence and no loaded, followed by a stored (not
+// complete) once the files it began to keep have settled; the next load
+// works.
 func checkBadTokenizer(t *testing.T, b *browser) {
 	t.Helper()
-	r, err := b.call(request(&protocol.Load{Model: badTokenizerModel, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("fp32")}, ""), loadTimeout)
+	const loadID = 7
+	r, err := b.call(request(&protocol.Load{Model: badTokenizerModel, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("fp32"), LoadID: loadID}, ""), loadTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +43,16 @@ func checkBadTokenizer(t *testing.T, b *browser) {
 		t.Fatalf("load with a broken tokenizer.json: %s %+v; want the configuration error naming tokenizer.json", r.Final.Type(), r.Final.Message)
 	}
 	t.Logf("broken tokenizer.json: %q (%s)", e.Message, e.Detail)
+	settled, err := evaluate[protocol.Stored](b, fmt.Sprintf(`new Promise((resolve) => {
+		const look = () => {
+			const e = h.log.find((e) => e.msg.type === 'stored' && e.msg.loadId === %d);
+			if (e) resolve(e.msg); else setTimeout(look, 50);
+		};
+		look();
+	})`, loadID), loadTimeout)
+	if err != nil || settled.Complete {
+		t.Fatalf("after the failed load: stored %+v, %v; want one, not complete", settled, err)
+	}
 	checkLoaded(t, b.mustCall(t, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("fp32")), loadTimeout), "wasm", modelconfig.SameVariant("fp32"))
 }
 

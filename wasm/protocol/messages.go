@@ -136,7 +136,9 @@ type Progress struct {
 // Stored follows Loaded once every file the load downloaded has gone into
 // the browser's cache, or failed to: the files are stored while the model is
 // already answering. From then on, when Complete, the model also loads
-// offline.
+// offline. It also follows a load's Error, not Complete, once the files
+// that load began to store have settled: until then a delete of stored
+// files would be undone by the writes in flight.
 type Stored struct {
 	LoadID int `json:"loadId,omitempty"`
 	// Complete is false when some file could not be kept (a full quota, a

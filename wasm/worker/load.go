@@ -44,6 +44,7 @@ func (w *worker) load(req *protocol.Load) {
 		fail := errorMessage(sentence(err, "The model could not be loaded."), err.Error())
 		fail.LoadID = req.LoadID
 		w.post(fail)
+		w.postSettled(req.LoadID)
 		return
 	}
 	w.model = m
@@ -69,11 +70,27 @@ func (w *worker) load(req *protocol.Load) {
 
 // postStored tells the page, once the files m's engine downloaded are in
 // the cache (protocol.Stored), unless a newer load closed the engine first;
-// complete counts the small files read while loading too.
+// complete counts the small files read while loading too. It also waits for
+// the writes of a load this one replaced.
 func (w *worker) postStored(m *loadedModel, loadID int) {
 	go func() {
-		if complete, err := m.eng.Stored(); err == nil {
+		complete, err := m.eng.Stored()
+		if err == nil {
+			err = ortweb.WritesSettled(context.Background())
+		}
+		if err == nil {
 			w.post(&protocol.Stored{LoadID: loadID, Complete: complete && m.configKept})
+		}
+	}()
+}
+
+// postSettled follows a failed load with protocol.Stored, not complete, once
+// the files it began to put into the cache have gone in or failed to, so
+// that the page holds a delete back until then.
+func (w *worker) postSettled(loadID int) {
+	go func() {
+		if ortweb.WritesSettled(context.Background()) == nil {
+			w.post(&protocol.Stored{LoadID: loadID})
 		}
 	}()
 }
