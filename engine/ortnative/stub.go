@@ -23,6 +23,9 @@ func New(opts Options) (*Engine, error) { return nil, ErrNotBuilt }
 // Name says which backend this is.
 func (e *Engine) Name() string { return "onnxruntime-cpu" }
 
+// SoftwareGPU is false: this build runs nothing.
+func (e *Engine) SoftwareGPU() bool { return false }
+
 // Version is empty: no library is loaded.
 func (e *Engine) Version() string { return "" }
 
