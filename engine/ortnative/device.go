@@ -60,8 +60,8 @@ func softwareGPU(env envHandle, getenv func(string) string) bool {
 // else VK_ICD_FILENAMES (the loader reads them in that order), is
 // SwiftShader's or Mesa's lavapipe's. With neither variable set the loader
 // offers every installed driver and Dawn takes a hardware adapter before a
-// software one, so this reports false; a machine whose only driver is a
-// system-wide lavapipe is not told apart.
+// software one, so this reports false (a machine without a GPU is told
+// apart by softwareGPU's device discovery).
 func softwareVulkan(getenv func(string) string) bool {
 	files := getenv("VK_DRIVER_FILES")
 	if files == "" {
