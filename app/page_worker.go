@@ -111,21 +111,18 @@ func (p *page) modelLoaded(m *protocol.Loaded) {
 // browser's cache, which the worker says a little after the model is ready;
 // after a failed load, that its writes have settled.
 func (p *page) modelStored(m *protocol.Stored) {
-	if p.model.Status == loadFailed {
+	switch p.model.Status {
+	case loadFailed:
 		p.model.Stored = storedIncomplete
-		if p.settingsOpen {
-			p.refreshStorage()
+	case loaded:
+		p.model.Stored = storedIncomplete
+		if m.Complete {
+			p.model.Stored = storedComplete
 		}
+		p.askPersistence()
+	default:
 		return
 	}
-	if p.model.Status != loaded {
-		return
-	}
-	p.model.Stored = storedIncomplete
-	if m.Complete {
-		p.model.Stored = storedComplete
-	}
-	p.askPersistence()
 	if p.settingsOpen {
 		p.refreshStorage()
 	}

@@ -136,12 +136,14 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 		return nil, "", plain("The model's configuration could not be read.", err)
 	}
 	avail := availableVariants(ctx, src, req.Vision == "" || req.Embed == "" || req.Decoder == "")
-	variants, backend, notice2, err := chooseVariants(req, backend, gpu, pipe.Config, avail)
+	variants, backend, moved, err := chooseVariants(req, backend, gpu, pipe.Config, avail)
 	if err != nil {
 		return nil, "", plain("The requested model precision is not valid.", err)
 	}
-	if backend != protocol.DeviceWebGPU && notice == softwareAdapterAsked {
-		notice = "" // moved to WebAssembly after all: notice2 says why
+	if moved != "" {
+		// Moved from WebGPU to WebAssembly after all: what chooseBackend
+		// said of WebGPU (a software adapter) no longer applies.
+		notice = moved
 	}
 	eng, err := ortweb.New(ctx, ortweb.Options{
 		Backend:         string(backend),
@@ -199,11 +201,11 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	// without, 5,010 ms with, 0.6 s more load), so it is skipped there; on a
 	// software adapter too, where the run is all arithmetic (on SwiftShader a
 	// whole vision run, ≈190 s at full size) and compiles little.
-	warmUp := backend == protocol.DeviceWebGPU && !gpu.Software
+	warmUp := !gpu.Software
 	if load.WarmUp != nil {
-		warmUp = backend == protocol.DeviceWebGPU && *load.WarmUp
+		warmUp = *load.WarmUp
 	}
-	if warmUp {
+	if backend == protocol.DeviceWebGPU && warmUp {
 		w.status("Preparing the model")
 		if err := pipe.WarmUp(ctx, true); err != nil {
 			pipe.Close()
@@ -213,7 +215,7 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 	}
 	m := &loadedModel{url: url, eng: eng, pipe: pipe, variants: variants, available: avail, tiny: pipe.Config.RandomWeights,
 		configKept: !configLost.Load()}
-	return m, joinNotices(notice, notice2), nil
+	return m, notice, nil
 }
 
 // loadSentence explains a failed session load.
@@ -222,16 +224,6 @@ func loadSentence(err error) string {
 		return s
 	}
 	return "The model files could not be loaded."
-}
-
-func joinNotices(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + " " + b
 }
 
 // modelURL resolves the load message's model folder: an absolute URL, or
