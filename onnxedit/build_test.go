@@ -3,6 +3,7 @@ package onnxedit
 import (
 	"encoding/binary"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -13,6 +14,7 @@ import (
 type tnode struct {
 	op, domain, name string
 	in, out          []string
+	ints             map[string]int64 // INT attributes
 }
 
 // tvalue is a ValueInfoProto of a tensor; each dim is an int (dim_value)
@@ -28,6 +30,7 @@ type tmodel struct {
 	opset      int64
 	nodes      []tnode
 	inits      []string // float scalars [1] of these names
+	floatInits map[string][]float32
 	int64Inits map[string][]int64
 	inputs     []tvalue
 	outputs    []tvalue
@@ -46,6 +49,19 @@ func (m tmodel) encode() []byte {
 		t = appendVarintField(t, tensorDataType, 1)
 		t = appendStringField(t, tensorName, name)
 		t = appendBytesField(t, tensorRawData, binary.LittleEndian.AppendUint32(nil, 0x3f800000))
+		g = appendBytesField(g, graphInitializer, t)
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.floatInits)) {
+		vals := m.floatInits[name]
+		var raw []byte
+		for _, v := range vals {
+			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+		}
+		var t []byte
+		t = appendBytesField(t, tensorDims, appendVarint(nil, uint64(len(vals))))
+		t = appendVarintField(t, tensorDataType, dataTypeFloat)
+		t = appendStringField(t, tensorName, name)
+		t = appendBytesField(t, tensorRawData, raw)
 		g = appendBytesField(g, graphInitializer, t)
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.int64Inits)) {
@@ -93,6 +109,13 @@ func (n tnode) encode() []byte {
 	b = appendStringField(b, nodeOpType, n.op)
 	if n.domain != "" {
 		b = appendStringField(b, nodeDomain, n.domain)
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.ints)) {
+		var attr []byte
+		attr = appendStringField(attr, attrName, name)
+		attr = appendVarintField(attr, attrInt, uint64(n.ints[name]))
+		attr = appendVarintField(attr, attrType, attrTypeInt)
+		b = appendBytesField(b, nodeAttribute, attr)
 	}
 	return b
 }

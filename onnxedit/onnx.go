@@ -1,8 +1,10 @@
 package onnxedit
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 )
 
 // Field numbers of the ONNX messages this package reads or writes
@@ -365,18 +367,36 @@ func (g *graph) isConstant(value string) bool {
 // maxSmallTensor bytes (the parse read it) or a Constant node's value
 // attribute. ok is false for anything else.
 func (g *graph) constInt64s(value string) (v []int64, ok bool) {
-	if t, isInit := g.inits[value]; isInit && !g.inputNames[value] {
-		if t.msg == nil {
-			return nil, false
-		}
-		v, err := tensorInt64s(t.msg)
-		return v, err == nil
+	t, ok := g.constTensor(value)
+	if !ok {
+		return nil, false
+	}
+	v, err := tensorInt64s(t)
+	return v, err == nil
+}
+
+// constFloat32 reads a small float32 constant of one value (a scalar, or
+// any shape of one element), held as constInt64s's are.
+func (g *graph) constFloat32(value string) (v float32, ok bool) {
+	t, ok := g.constTensor(value)
+	if !ok {
+		return 0, false
+	}
+	v, err := tensorFloat32(t)
+	return v, err == nil
+}
+
+// constTensor is the TensorProto of a small constant: an initializer of at
+// most maxSmallTensor bytes (the parse read it) or a Constant node's value
+// attribute.
+func (g *graph) constTensor(value string) (t []byte, ok bool) {
+	if init, isInit := g.inits[value]; isInit && !g.inputNames[value] {
+		return init.msg, init.msg != nil
 	}
 	i, isNode := g.producer[value]
 	if !isNode || !g.nodes[i].is("Constant") {
 		return nil, false
 	}
-	var t []byte
 	err := eachField(g.nodes[i].msg, func(f field) error {
 		if f.num != nodeAttribute {
 			return nil
@@ -396,11 +416,37 @@ func (g *graph) constInt64s(value string) (v []int64, ok bool) {
 			return err
 		})
 	})
-	if err != nil || t == nil {
-		return nil, false
+	return t, err == nil && t != nil
+}
+
+// tensorFloat32 reads the one value of a FLOAT TensorProto held in
+// raw_data or float_data.
+func tensorFloat32(t []byte) (float32, error) {
+	var (
+		data     []byte
+		dataType uint64
+		values   int
+	)
+	err := eachField(t, func(f field) error {
+		switch {
+		case f.num == tensorDataType:
+			dataType = f.u
+		case f.num == tensorRawData:
+			data, values = f.data, len(f.data)/4
+		case f.num == tensorFloatData && f.typ == wireBytes: // packed
+			data, values = f.data, len(f.data)/4
+		case f.num == tensorFloatData && f.typ == wireFixed32:
+			data, values = binary.LittleEndian.AppendUint32(nil, uint32(f.u)), values+1
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
-	v, err = tensorInt64s(t)
-	return v, err == nil
+	if dataType != dataTypeFloat || values != 1 || len(data) != 4 {
+		return 0, fmt.Errorf("not one FLOAT value (data type %d, %d values)", dataType, values)
+	}
+	return math.Float32frombits(binary.LittleEndian.Uint32(data)), nil
 }
 
 // tensorInt64s reads the values of an INT64 TensorProto held in raw_data or
