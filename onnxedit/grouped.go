@@ -223,22 +223,28 @@ func appendTransposeNode(dst []byte, name, in, out string) []byte {
 // appendInt64sConstant appends a Constant node whose value is the int64
 // tensor v (dims [len(v)]), output as value.
 func appendInt64sConstant(dst []byte, value string, v ...int64) []byte {
-	var t []byte
-	t = appendBytesField(t, tensorDims, appendVarint(nil, uint64(len(v)))) // packed dims
-	t = appendVarintField(t, tensorDataType, dataTypeInt64)
 	var raw []byte
 	for _, x := range v {
 		raw = binary.LittleEndian.AppendUint64(raw, uint64(x))
 	}
+	return appendConstantNode(dst, value, dataTypeInt64, len(v), raw)
+}
+
+// appendConstantNode appends a Constant node whose value is a tensor of
+// dataType with dims [n] and raw data raw, output as value.
+func appendConstantNode(dst []byte, value string, dataType, n int, raw []byte) []byte {
+	var t []byte
+	t = appendBytesField(t, tensorDims, appendVarint(nil, uint64(n))) // packed dims
+	t = appendVarintField(t, tensorDataType, uint64(dataType))
 	t = appendBytesField(t, tensorRawData, raw)
 	var attr []byte
 	attr = appendStringField(attr, attrName, "value")
 	attr = appendBytesField(attr, attrTensor, t)
 	attr = appendVarintField(attr, attrType, attrTypeTensor)
-	var n []byte
-	n = appendStringField(n, nodeOutput, value)
-	n = appendStringField(n, nodeName, value+"/Constant")
-	n = appendStringField(n, nodeOpType, "Constant")
-	n = appendBytesField(n, nodeAttribute, attr)
-	return appendBytesField(dst, graphNode, n)
+	var node []byte
+	node = appendStringField(node, nodeOutput, value)
+	node = appendStringField(node, nodeName, value+"/Constant")
+	node = appendStringField(node, nodeOpType, "Constant")
+	node = appendBytesField(node, nodeAttribute, attr)
+	return appendBytesField(dst, graphNode, node)
 }
