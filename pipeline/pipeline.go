@@ -283,18 +283,24 @@ type planner func(src io.ReaderAt, size int64) (onnxedit.Plan, error)
 // decoderPlan plans the decoder's own rewrites, the last-position logits
 // (skipped where it does not recognise the decoder) and, unless RepeatKV or
 // the variant computes in float16, the grouped attention
-// (onnxedit.PlanGroupedAttention, with the model's head counts), then next
-// on top (nil: nothing more). Each is planned over the one before
-// (Plan.Then), so together they read only the nodes.
+// (onnxedit.PlanGroupedAttention, with the model's head counts), then,
+// unless the variant computes in float16, each RMS normalization as one
+// node (onnxedit.PlanRMSNorm: what onnxruntime's CPU optimizer makes of it
+// anyway, and what lets its WebGPU one fuse the normalizations into the
+// 4-bit MatMuls) and each rotate_half as one Gather
+// (onnxedit.PlanRotateHalf, with the model's head size), the same bits in
+// fewer kernels, then next on top (nil: nothing more). Each is planned
+// over the one before (Plan.Then), so together they read only the nodes.
 //
-// The float16 decoders (fp16, q4f16) keep the export's attention: in
-// another graph onnxruntime rounds their half-precision intermediates at
-// other places, and on the CPU their tokens then left onnxruntime's own
-// within the steps the tests compare (fp16 at step 4 of astronaut_nosplit,
+// The float16 decoders (fp16, q4f16) keep the export's attention and
+// normalizations: in another graph onnxruntime rounds their half-precision
+// intermediates at other places, and on the CPU their tokens then left
+// onnxruntime's own within the steps the tests compare (fp16 at step 4 of astronaut_nosplit,
 // q4f16 at steps 8 and 12 of astronaut_nosplit and alpha_gradient_split).
 func (p *Pipeline) decoderPlan(variant string, next planner) planner {
-	grouped := !p.RepeatKV && variant != "fp16" && variant != "q4f16"
-	heads, kvHeads := p.Config.Text.NumAttentionHeads, p.Config.Text.NumKeyValueHeads
+	inFloat32 := variant != "fp16" && variant != "q4f16"
+	grouped := !p.RepeatKV && inFloat32
+	heads, kvHeads, headSize := p.Config.Text.NumAttentionHeads, p.Config.Text.NumKeyValueHeads, p.Config.Text.HeadDim
 	return func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 		plan, err := onnxedit.PlanLastTokenLogits(src, size)
 		if err != nil {
@@ -303,6 +309,17 @@ func (p *Pipeline) decoderPlan(variant string, next planner) planner {
 		if grouped {
 			plan, err = plan.Then(src, func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
 				return onnxedit.PlanGroupedAttention(src, size, heads, kvHeads)
+			})
+			if err != nil {
+				return onnxedit.Plan{}, err
+			}
+		}
+		if inFloat32 {
+			if plan, err = plan.Then(src, onnxedit.PlanRMSNorm); err != nil {
+				return onnxedit.Plan{}, err
+			}
+			plan, err = plan.Then(src, func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+				return onnxedit.PlanRotateHalf(src, size, headSize)
 			})
 			if err != nil {
 				return onnxedit.Plan{}, err
