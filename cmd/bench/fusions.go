@@ -12,14 +12,18 @@ import (
 	"strings"
 
 	"github.com/pocketvlm/smolvlm/engine/ortnative"
+	"github.com/pocketvlm/smolvlm/modelconfig"
 	"github.com/pocketvlm/smolvlm/onnxedit"
+	"github.com/pocketvlm/smolvlm/pipeline"
 )
 
-// graphOps is what onnxruntime's graph optimizer made of one ONNX file on
+// graphOps is what one ONNX file becomes in the session that runs it, on
 // one execution provider: the nodes of each operator in the export and in
-// the graph it runs. onnxruntime-web runs the same optimizer (its default
-// level is "all", as ours natively), so this shows which fusions the
-// browser's sessions get, attention's among them.
+// the graph onnxruntime runs, after our own rewrites (pipeline's, such as
+// the decoder's grouped attention and single-node normalizations) and
+// onnxruntime's graph optimizer. onnxruntime-web runs the same optimizer
+// (its default level is "all", as ours natively), so this shows which
+// fusions the browser's sessions get, attention's among them.
 type graphOps struct {
 	File   string       `json:"file"`
 	Device string       `json:"device"`
@@ -28,10 +32,11 @@ type graphOps struct {
 	Error  string       `json:"error,omitempty"`
 }
 
-// fusions loads each file of the model on device with
-// ortnative.Options.OptimizedGraphs and counts the operators before and
-// after onnxruntime's optimizations.
-func fusions(ctx context.Context, modelDir string, files []string, device string) []graphOps {
+// fusions loads the model's three sessions on device as the app does
+// (pipeline.LoadModel, in variant), with
+// ortnative.Options.OptimizedGraphs, and counts each file's operators
+// before and after.
+func fusions(ctx context.Context, modelDir, variant string, files []string, device string) []graphOps {
 	out := make([]graphOps, len(files))
 	for i, file := range files {
 		out[i] = graphOps{File: file, Device: device}
@@ -52,29 +57,25 @@ func fusions(ctx context.Context, modelDir string, files []string, device string
 		return failAll(err)
 	}
 	defer e.Close()
+	p, err := pipeline.Open(modelconfig.Dir(modelDir))
+	if err != nil {
+		return failAll(err)
+	}
+	if err := p.LoadModel(ctx, e, modelconfig.SameVariant(variant)); err != nil {
+		return failAll(err)
+	}
+	p.Close()
 	for i := range out {
 		g := &out[i]
 		var err error
-		if g.Before, g.After, err = optimize(ctx, e, filepath.Join(modelDir, "onnx", g.File), tmp); err != nil {
+		if g.Before, err = onnxedit.OpCountsFile(filepath.Join(modelDir, "onnx", g.File)); err == nil {
+			g.After, err = onnxedit.OpCountsFile(filepath.Join(tmp, g.File))
+		}
+		if err != nil {
 			g.Error = firstLine(err.Error())
 		}
 	}
 	return out
-}
-
-// optimize counts the operators of the file at path, loads it on e, and
-// counts those of the graph onnxruntime wrote to folder.
-func optimize(ctx context.Context, e *ortnative.Engine, path, folder string) (before, after onnxedit.Ops, err error) {
-	if before, err = onnxedit.OpCountsFile(path); err != nil {
-		return nil, nil, err
-	}
-	s, err := e.LoadSession(ctx, path)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.Release()
-	after, err = onnxedit.OpCountsFile(filepath.Join(folder, filepath.Base(path)))
-	return before, after, err
 }
 
 // fusionsMarkdown lists, for each file and device, the operators whose
@@ -84,7 +85,7 @@ func fusionsMarkdown(graphs []graphOps) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("\n### What onnxruntime's graph optimizer fuses (level all, as onnxruntime-web)\n\n")
+	b.WriteString("\n### What each session runs: our rewrites, then onnxruntime's graph optimizer (level all, as onnxruntime-web)\n\n")
 	b.WriteString("| file | execution provider | nodes exported → run | operators whose count changed (exported → run) |\n|---|---|---:|---|\n")
 	for _, g := range graphs {
 		if g.Error != "" {

@@ -133,7 +133,7 @@ func measure(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	rep.Results = results
 	for _, device := range cfg.graphs {
 		logf("onnxruntime's optimized graphs, native %s", device)
-		rep.Graphs = append(rep.Graphs, fusions(ctx, cfg.modelDir, files, device)...)
+		rep.Graphs = append(rep.Graphs, fusions(ctx, cfg.modelDir, cfg.variant, files, device)...)
 	}
 	md := markdown(rep, cfg) + fusionsMarkdown(rep.Graphs)
 	fmt.Fprint(stdout, md)
