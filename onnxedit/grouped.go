@@ -95,13 +95,7 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 		consumers[n.inputs[1]]--
 		g.dropDead(n.inputs[1], consumers, outer, gone)
 	}
-	if len(edits) == 0 {
-		return AsIs(size), nil
-	}
-	for i := range gone {
-		edits = append(edits, edit{g.nodes[i].at.start, g.nodes[i].at.end, nil})
-	}
-	return m.plan(edits)
+	return m.planRemoving(size, g, edits, gone)
 }
 
 // groupedPrefix starts the names of the values and nodes
@@ -139,6 +133,18 @@ func (g *graph) repeatedHeads(value string, rep int64) (cache string, transposed
 		return "", false, false
 	}
 	return unsqueeze.inputs[0], transposed, true
+}
+
+// planRemoving is the plan of edits with the nodes in gone removed too;
+// without edits, the file of size bytes as it is.
+func (m *model) planRemoving(size int64, g *graph, edits []edit, gone map[int]bool) (Plan, error) {
+	if len(edits) == 0 {
+		return AsIs(size), nil
+	}
+	for i := range gone {
+		edits = append(edits, edit{g.nodes[i].at.start, g.nodes[i].at.end, nil})
+	}
+	return m.plan(edits)
 }
 
 // producerOf is the node of type op (default domain) that makes value.

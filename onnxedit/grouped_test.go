@@ -5,6 +5,7 @@ package onnxedit_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -28,44 +29,68 @@ func TestGroupedAttention(t *testing.T) { eachDecoder(t, false, compareGrouped) 
 func TestGroupedAttentionFullSize(t *testing.T) { eachDecoder(t, true, compareGrouped) }
 
 func compareGrouped(t *testing.T, e *ortnative.Engine, cfg textConfig, path string) {
+	r := rewriteDecoder(t, path, func(src io.ReaderAt, size int64) (onnxedit.Plan, error) {
+		return onnxedit.PlanGroupedAttention(src, size, cfg.Heads, cfg.KVHeads)
+	})
+	if !r.changed {
+		t.Fatal("nothing rewritten")
+	}
+	t.Logf("nodes %d → %d; Tile %d → %d, MatMul %d → %d, Reshape %d → %d", r.before.Total(), r.after.Total(),
+		r.before["Tile"], r.after["Tile"], r.before["MatMul"], r.after["MatMul"], r.before["Reshape"], r.after["Reshape"])
+	if r.after["Tile"] != 0 || r.after["MatMul"] != r.before["MatMul"] || r.before["Tile"] != 2*cfg.Layers {
+		t.Errorf("Tile %d → %d (want %d → 0), MatMul %d → %d", r.before["Tile"], r.after["Tile"], 2*cfg.Layers, r.before["MatMul"], r.after["MatMul"])
+	}
+	compareRuns(t, e, cfg, path, r.path, tolGroupedFloat32, tolGroupedFloat16)
+}
+
+// rewritten is a decoder rewritten by a plan: its path, and the operator
+// counts of the original and of the rewrite.
+type rewritten struct {
+	path          string
+	before, after onnxedit.Ops
+	changed       bool
+}
+
+// rewriteDecoder plans a rewrite of the decoder at path, writes it to a
+// temporary folder, and counts both files' operators. A second plan over
+// the rewrite must change nothing.
+func rewriteDecoder(t *testing.T, path string, planner func(io.ReaderAt, int64) (onnxedit.Plan, error)) rewritten {
+	t.Helper()
 	model, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := onnxedit.PlanGroupedAttention(bytes.NewReader(model), int64(len(model)), cfg.Heads, cfg.KVHeads)
+	plan, err := planner(bytes.NewReader(model), int64(len(model)))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if plan.Unchanged() {
-		t.Fatal("nothing rewritten")
 	}
 	out := plan.Apply(model)
-	before, err := onnxedit.OpCounts(bytes.NewReader(model), int64(len(model)))
-	if err != nil {
+	r := rewritten{path: filepath.Join(t.TempDir(), filepath.Base(path)), changed: !plan.Unchanged()}
+	if r.before, err = onnxedit.OpCounts(bytes.NewReader(model), int64(len(model))); err != nil {
 		t.Fatal(err)
 	}
-	after, err := onnxedit.OpCounts(bytes.NewReader(out), int64(len(out)))
-	if err != nil {
+	if r.after, err = onnxedit.OpCounts(bytes.NewReader(out), int64(len(out))); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("nodes %d → %d; Tile %d → %d, MatMul %d → %d, Reshape %d → %d", before.Total(), after.Total(),
-		before["Tile"], after["Tile"], before["MatMul"], after["MatMul"], before["Reshape"], after["Reshape"])
-	if after["Tile"] != 0 || after["MatMul"] != before["MatMul"] || before["Tile"] != 2*cfg.Layers {
-		t.Errorf("Tile %d → %d (want %d → 0), MatMul %d → %d", before["Tile"], after["Tile"], 2*cfg.Layers, before["MatMul"], after["MatMul"])
-	}
-	again, err := onnxedit.PlanGroupedAttention(bytes.NewReader(out), int64(len(out)), cfg.Heads, cfg.KVHeads)
-	if err != nil || !again.Unchanged() {
+	if again, err := planner(bytes.NewReader(out), int64(len(out))); err != nil || !again.Unchanged() {
 		t.Errorf("second rewrite: %v, unchanged %v", err, again.Unchanged())
 	}
-	outPath := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(outPath, out, 0o644); err != nil {
+	if err := os.WriteFile(r.path, out, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	orig, rew := load(t, e, path), load(t, e, outPath)
-	info, _ := engine.Find(orig.Outputs(), "logits")
-	tol := tolGroupedFloat32
-	if info.DType != engine.Float32 {
-		tol = tolGroupedFloat16
+	return r
+}
+
+// compareRuns runs a prefill and a cached step on the decoder at path and
+// on its rewrite, each with its own cache, and requires every output to
+// agree within tolFloat32 of its largest |value| (0: the same bits), or
+// tolFloat16 for a decoder with float16 logits.
+func compareRuns(t *testing.T, e *ortnative.Engine, cfg textConfig, path, rewrite string, tolFloat32, tolFloat16 float64) {
+	t.Helper()
+	orig, rew := load(t, e, path), load(t, e, rewrite)
+	tol := tolFloat32
+	if info, _ := engine.Find(orig.Outputs(), "logits"); info.DType != engine.Float32 {
+		tol = tolFloat16
 	}
 	in := decoderInputs(t, e, orig, cfg, rand.New(rand.NewPCG(1, 2)), prefillLen, nil, 0)
 	want, got := run(t, orig, in), run(t, rew, in)

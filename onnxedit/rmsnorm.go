@@ -71,13 +71,7 @@ func PlanRMSNorm(src io.ReaderAt, size int64) (Plan, error) {
 			}
 		}
 	}
-	if len(edits) == 0 {
-		return AsIs(size), nil
-	}
-	for i := range gone {
-		edits = append(edits, edit{g.nodes[i].at.start, g.nodes[i].at.end, nil})
-	}
-	return m.plan(edits)
+	return m.planRemoving(size, g, edits, gone)
 }
 
 // rmsNormPrefix starts the names of the nodes PlanRMSNorm adds.

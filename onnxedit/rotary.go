@@ -90,13 +90,7 @@ func PlanRotateHalf(src io.ReaderAt, size int64, headSize int) (Plan, error) {
 		consumers[mul.inputs[0]]--
 		g.dropDead(mul.inputs[0], consumers, outer, gone)
 	}
-	if len(edits) == 0 {
-		return AsIs(size), nil
-	}
-	for i := range gone {
-		edits = append(edits, edit{g.nodes[i].at.start, g.nodes[i].at.end, nil})
-	}
-	return m.plan(edits)
+	return m.planRemoving(size, g, edits, gone)
 }
 
 // rotaryPrefix starts the names of the values and nodes PlanRotateHalf
