@@ -77,7 +77,8 @@ func PlanRMSNorm(src io.ReaderAt, size int64) (Plan, error) {
 // rmsNormPrefix starts the names of the nodes PlanRMSNorm adds.
 const rmsNormPrefix = "onnxedit/rmsnorm"
 
-// rmsNorm is one normalization PlanRMSNorm rewrites: SimplifiedLayerNormalization(x, weight).
+// rmsNorm is one normalization PlanRMSNorm rewrites, as
+// SimplifiedLayerNormalization(x, weight).
 type rmsNorm struct {
 	x, weight string
 	epsilon   float32

@@ -292,11 +292,12 @@ type planner func(src io.ReaderAt, size int64) (onnxedit.Plan, error)
 // fewer kernels, then next on top (nil: nothing more). Each is planned
 // over the one before (Plan.Then), so together they read only the nodes.
 //
-// The float16 decoders (fp16, q4f16) keep the export's attention and
-// normalizations: in another graph onnxruntime rounds their half-precision
-// intermediates at other places, and on the CPU their tokens then left
-// onnxruntime's own within the steps the tests compare (fp16 at step 4 of astronaut_nosplit,
-// q4f16 at steps 8 and 12 of astronaut_nosplit and alpha_gradient_split).
+// The float16 decoders (fp16, q4f16) keep the export's graph: in another
+// graph onnxruntime rounds their half-precision intermediates at other
+// places, and on the CPU their tokens then left onnxruntime's own within
+// the steps the tests compare (with the grouped attention: fp16 at step 4
+// of astronaut_nosplit, q4f16 at steps 8 and 12 of astronaut_nosplit and
+// alpha_gradient_split).
 func (p *Pipeline) decoderPlan(variant string, next planner) planner {
 	inFloat32 := variant != "fp16" && variant != "q4f16"
 	grouped := !p.RepeatKV && inFloat32

@@ -79,7 +79,7 @@ func fusions(ctx context.Context, modelDir, variant string, files []string, devi
 }
 
 // fusionsMarkdown lists, for each file and device, the operators whose
-// count the optimizer changed.
+// count our rewrites and the optimizer changed.
 func fusionsMarkdown(graphs []graphOps) string {
 	if len(graphs) == 0 {
 		return ""
