@@ -26,11 +26,7 @@ func PlanMatMulNBitsAccuracy(src io.ReaderAt, size int64, level int64) (Plan, er
 	if err != nil {
 		return Plan{}, err
 	}
-	var attr []byte
-	attr = appendStringField(attr, attrName, accuracyLevelAttr)
-	attr = appendVarintField(attr, attrInt, uint64(level))
-	attr = appendVarintField(attr, attrType, attrTypeInt)
-	field := appendBytesField(nil, nodeAttribute, attr)
+	field := appendBytesField(nil, nodeAttribute, intAttr(accuracyLevelAttr, level))
 	var edits []edit
 	for i := range g.nodes {
 		n := &g.nodes[i]

@@ -231,7 +231,7 @@ func planDequant(g *graph, toInt8 bool) (*dequantPlan, error) {
 	p := &dequantPlan{weights: map[string]*weight{}, inits: g.inits, drop: map[string]bool{}}
 	outer, err := g.subgraphRefs()
 	if err != nil {
-		return nil, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
+		return nil, err
 	}
 	fresh := unusedNamer(g.usedNames(outer))
 	for i := range g.nodes {
@@ -438,12 +438,13 @@ func (g *graph) initData(name string) (data []byte, dataType int, ok bool) {
 
 // subgraphRefs counts the names that nodes and outputs of subgraphs (the
 // graph attributes of If, Loop, Scan, at any depth) read: they may be values
-// of the main graph.
+// of the main graph. A subgraph that does not parse is an
+// ErrUnexpectedStructure.
 func (g *graph) subgraphRefs() (map[string]int, error) {
 	refs := map[string]int{}
 	for i := range g.nodes {
 		if err := nodeSubgraphRefs(g.nodes[i].msg, refs); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
 		}
 	}
 	return refs, nil

@@ -2,9 +2,9 @@ package onnxedit
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -47,13 +47,9 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 	if kvHeads <= 0 || heads <= kvHeads || heads%kvHeads != 0 {
 		return AsIs(size), nil // nothing grouped to share
 	}
-	m, g, err := parseModelGraph(src, size)
+	m, g, outer, err := parseForRewrite(src, size)
 	if err != nil {
 		return Plan{}, err
-	}
-	outer, err := g.subgraphRefs()
-	if err != nil {
-		return Plan{}, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
 	}
 	fresh := unusedNamer(g.usedNames(outer))
 	rep := int64(heads / kvHeads)
@@ -82,14 +78,14 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 			dst = appendInt64sConstant(dst, shapes.heads, 0, int64(heads), -1, 0)
 		}
 		grouped, product := fresh(prefix+"/grouped"), fresh(prefix+"/product")
-		dst = appendPlainNode(dst, "Reshape", prefix+"/Reshape", []string{n.inputs[0], shapes.groups}, grouped)
+		dst = appendNode(dst, "Reshape", prefix+"/Reshape", []string{n.inputs[0], shapes.groups}, grouped)
 		second := cache
 		if transposed {
 			second = fresh(prefix + "/transposed")
-			dst = appendTransposeNode(dst, prefix+"/Transpose", cache, second)
+			dst = appendNode(dst, "Transpose", prefix+"/Transpose", []string{cache}, second, intsAttrProto("perm", 0, 1, 3, 2))
 		}
-		dst = appendPlainNode(dst, "MatMul", n.name, []string{grouped, second}, product)
-		dst = appendPlainNode(dst, "Reshape", prefix+"/Reshape_heads", []string{product, shapes.heads}, n.outputs[0])
+		dst = appendNode(dst, "MatMul", n.name, []string{grouped, second}, product)
+		dst = appendNode(dst, "Reshape", prefix+"/Reshape_heads", []string{product, shapes.heads}, n.outputs[0])
 		edits = append(edits, edit{n.at.start, n.at.end, []Piece{literal(dst)}})
 		consumers[cache]++ // read directly now, and through the repeat no more
 		consumers[n.inputs[1]]--
@@ -133,6 +129,17 @@ func (g *graph) repeatedHeads(value string, rep int64) (cache string, transposed
 		return "", false, false
 	}
 	return unsqueeze.inputs[0], transposed, true
+}
+
+// parseForRewrite parses the model's main graph for a rewrite, with the
+// names its subgraphs read (graph.subgraphRefs), which must stay.
+func parseForRewrite(src io.ReaderAt, size int64) (*model, *graph, map[string]int, error) {
+	m, g, err := parseModelGraph(src, size)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	outer, err := g.subgraphRefs()
+	return m, g, outer, err
 }
 
 // planRemoving is the plan of edits with the nodes in gone removed too;
@@ -197,8 +204,10 @@ func intsAttr(n *node, name string) ([]int64, error) {
 	return out, err
 }
 
-// appendPlainNode appends a node of the default domain without attributes.
-func appendPlainNode(dst []byte, op, name string, inputs []string, output string) []byte {
+// appendNode appends a node of the default domain with the encoded
+// attributes attrs (AttributeProto messages: intAttr, intsAttrProto,
+// floatAttr).
+func appendNode(dst []byte, op, name string, inputs []string, output string, attrs ...[]byte) []byte {
 	var n []byte
 	for _, in := range inputs {
 		n = appendStringField(n, nodeInput, in)
@@ -206,24 +215,34 @@ func appendPlainNode(dst []byte, op, name string, inputs []string, output string
 	n = appendStringField(n, nodeOutput, output)
 	n = appendStringField(n, nodeName, name)
 	n = appendStringField(n, nodeOpType, op)
+	for _, a := range attrs {
+		n = appendBytesField(n, nodeAttribute, a)
+	}
 	return appendBytesField(dst, graphNode, n)
 }
 
-// appendTransposeNode appends Transpose(in, perm [0, 1, 3, 2]).
-func appendTransposeNode(dst []byte, name, in, out string) []byte {
-	var attr []byte
-	attr = appendStringField(attr, attrName, "perm")
-	for _, p := range []uint64{0, 1, 3, 2} {
-		attr = appendVarintField(attr, attrInts, p)
+// intAttr is an INT AttributeProto.
+func intAttr(name string, v int64) []byte {
+	a := appendStringField(nil, attrName, name)
+	a = appendVarintField(a, attrInt, uint64(v))
+	return appendVarintField(a, attrType, attrTypeInt)
+}
+
+// intsAttrProto is an INTS AttributeProto.
+func intsAttrProto(name string, v ...int64) []byte {
+	a := appendStringField(nil, attrName, name)
+	for _, x := range v {
+		a = appendVarintField(a, attrInts, uint64(x))
 	}
-	attr = appendVarintField(attr, attrType, attrTypeInts)
-	var n []byte
-	n = appendStringField(n, nodeInput, in)
-	n = appendStringField(n, nodeOutput, out)
-	n = appendStringField(n, nodeName, name)
-	n = appendStringField(n, nodeOpType, "Transpose")
-	n = appendBytesField(n, nodeAttribute, attr)
-	return appendBytesField(dst, graphNode, n)
+	return appendVarintField(a, attrType, attrTypeInts)
+}
+
+// floatAttr is a FLOAT AttributeProto.
+func floatAttr(name string, v float32) []byte {
+	a := appendStringField(nil, attrName, name)
+	a = appendTag(a, attrFloat, wireFixed32)
+	a = binary.LittleEndian.AppendUint32(a, math.Float32bits(v))
+	return appendVarintField(a, attrType, attrTypeFloat)
 }
 
 // appendInt64sConstant appends a Constant node whose value is the int64

@@ -84,12 +84,14 @@ func rewriteDecoder(t *testing.T, path string, planner func(io.ReaderAt, int64) 
 // compareRuns runs a prefill and a cached step on the decoder at path and
 // on its rewrite, each with its own cache, and requires every output to
 // agree within tolFloat32 of its largest |value| (0: the same bits), or
-// tolFloat16 for a decoder with float16 logits.
-func compareRuns(t *testing.T, e *ortnative.Engine, cfg textConfig, path, rewrite string, tolFloat32, tolFloat16 float64) {
+// tolFloat16 for a decoder with float16 logits. It returns the logits'
+// type.
+func compareRuns(t *testing.T, e *ortnative.Engine, cfg textConfig, path, rewrite string, tolFloat32, tolFloat16 float64) (logits engine.DType) {
 	t.Helper()
 	orig, rew := load(t, e, path), load(t, e, rewrite)
+	info, _ := engine.Find(orig.Outputs(), "logits")
 	tol := tolFloat32
-	if info, _ := engine.Find(orig.Outputs(), "logits"); info.DType != engine.Float32 {
+	if info.DType != engine.Float32 {
 		tol = tolFloat16
 	}
 	in := decoderInputs(t, e, orig, cfg, rand.New(rand.NewPCG(1, 2)), prefillLen, nil, 0)
@@ -98,6 +100,7 @@ func compareRuns(t *testing.T, e *ortnative.Engine, cfg textConfig, path, rewrit
 	inOrig := decoderInputs(t, e, orig, cfg, rand.New(rand.NewPCG(3, 4)), 1, want, prefillLen)
 	inRew := decoderInputs(t, e, rew, cfg, rand.New(rand.NewPCG(3, 4)), 1, got, prefillLen)
 	checkOutputsClose(t, "step", tol, run(t, orig, inOrig), run(t, rew, inRew))
+	return info.DType
 }
 
 const (

@@ -1,11 +1,8 @@
 package onnxedit
 
 import (
-	"encoding/binary"
-	"fmt"
 	"io"
 	"maps"
-	"math"
 )
 
 // More field numbers and types (onnx/onnx.proto).
@@ -36,13 +33,9 @@ const (
 // gives an unchanged plan. Errors wrap ErrNotONNX or
 // ErrUnexpectedStructure, or are src's own.
 func PlanRMSNorm(src io.ReaderAt, size int64) (Plan, error) {
-	m, g, err := parseModelGraph(src, size)
+	m, g, outer, err := parseForRewrite(src, size)
 	if err != nil {
 		return Plan{}, err
-	}
-	outer, err := g.subgraphRefs()
-	if err != nil {
-		return Plan{}, fmt.Errorf("%w: a subgraph does not parse (%w)", ErrUnexpectedStructure, err)
 	}
 	readers := g.readers()
 	consumers := maps.Clone(g.consumers)
@@ -56,7 +49,8 @@ func PlanRMSNorm(src io.ReaderAt, size int64) (Plan, error) {
 			continue
 		}
 		last := &g.nodes[norm.nodes[len(norm.nodes)-1]]
-		dst := appendRMSNormNode(nil, rmsNormPrefix+"/"+last.name, norm, last.outputs[0])
+		dst := appendNode(nil, "SimplifiedLayerNormalization", rmsNormPrefix+"/"+last.name, []string{norm.x, norm.weight},
+			last.outputs[0], floatAttr("epsilon", norm.epsilon), intAttr("axis", norm.axis))
 		edits = append(edits, edit{last.at.start, last.at.end, []Piece{literal(dst)}})
 		for _, n := range norm.nodes[:len(norm.nodes)-1] {
 			gone[n] = true
@@ -102,10 +96,10 @@ func (g *graph) rmsNorm(i int, readers map[string][]int, outer map[string]int) (
 	// is op; other is that reader's other input.
 	follow := func(op string) (n *node, other string, ok bool) {
 		value := g.nodes[norm.nodes[len(norm.nodes)-1]].outputs[0]
-		if _, isOutput := g.outputs[value]; isOutput || outer[value] > 0 || len(readers[value]) != 1 {
+		j, ok := g.soleReader(value, readers, outer)
+		if !ok {
 			return nil, "", false
 		}
-		j := readers[value][0]
 		n = &g.nodes[j]
 		if !n.is(op) || len(n.outputs) != 1 || len(n.inputs) > 2 {
 			return nil, "", false
@@ -178,6 +172,16 @@ func (g *graph) meanAxis(n *node) (int64, bool) {
 	return axes[0], true
 }
 
+// soleReader is the node that alone reads value, when value is neither a
+// graph output nor read by a subgraph; readers is g.readers(), outer
+// g.subgraphRefs().
+func (g *graph) soleReader(value string, readers map[string][]int, outer map[string]int) (int, bool) {
+	if _, isOutput := g.outputs[value]; isOutput || outer[value] > 0 || len(readers[value]) != 1 {
+		return 0, false
+	}
+	return readers[value][0], true
+}
+
 // readers maps each value to the nodes of the main graph that read it, in
 // node order.
 func (g *graph) readers() map[string][]int {
@@ -190,27 +194,4 @@ func (g *graph) readers() map[string][]int {
 		}
 	}
 	return r
-}
-
-// appendRMSNormNode appends SimplifiedLayerNormalization(x, weight) →
-// output with the normalization's epsilon and axis.
-func appendRMSNormNode(dst []byte, name string, norm rmsNorm, output string) []byte {
-	var eps []byte
-	eps = appendStringField(eps, attrName, "epsilon")
-	eps = appendTag(eps, attrFloat, wireFixed32)
-	eps = binary.LittleEndian.AppendUint32(eps, math.Float32bits(norm.epsilon))
-	eps = appendVarintField(eps, attrType, attrTypeFloat)
-	var axis []byte
-	axis = appendStringField(axis, attrName, "axis")
-	axis = appendVarintField(axis, attrInt, uint64(norm.axis))
-	axis = appendVarintField(axis, attrType, attrTypeInt)
-	var n []byte
-	n = appendStringField(n, nodeInput, norm.x)
-	n = appendStringField(n, nodeInput, norm.weight)
-	n = appendStringField(n, nodeOutput, output)
-	n = appendStringField(n, nodeName, name)
-	n = appendStringField(n, nodeOpType, "SimplifiedLayerNormalization")
-	n = appendBytesField(n, nodeAttribute, eps)
-	n = appendBytesField(n, nodeAttribute, axis)
-	return appendBytesField(dst, graphNode, n)
 }

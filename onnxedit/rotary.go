@@ -35,11 +35,7 @@ func PlanRotateHalf(src io.ReaderAt, size int64, headSize int) (Plan, error) {
 	if headSize <= 0 || headSize%2 != 0 {
 		return AsIs(size), nil
 	}
-	m, g, err := parseModelGraph(src, size)
-	if err != nil {
-		return Plan{}, err
-	}
-	outer, err := g.subgraphRefs()
+	m, g, outer, err := parseForRewrite(src, size)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -84,8 +80,8 @@ func PlanRotateHalf(src io.ReaderAt, size int64, headSize int) (Plan, error) {
 			dst = consts.appendFlip(dst, rot.sin, signed)
 		}
 		gathered := fresh(prefix + "/rotated")
-		dst = appendLastAxisNode(dst, "Gather", prefix+"/Gather", []string{rot.x, consts.perm}, gathered)
-		dst = appendPlainNode(dst, "Mul", mul.name, []string{gathered, signed}, mul.outputs[0])
+		dst = appendNode(dst, "Gather", prefix+"/Gather", []string{rot.x, consts.perm}, gathered, intAttr("axis", -1))
+		dst = appendNode(dst, "Mul", mul.name, []string{gathered, signed}, mul.outputs[0])
 		edits = append(edits, edit{mul.at.start, mul.at.end, []Piece{literal(dst)}})
 		consumers[mul.inputs[0]]--
 		g.dropDead(mul.inputs[0], consumers, outer, gone)
@@ -116,7 +112,7 @@ func (g *graph) rotateHalf(i int, half int64, readers map[string][]int, outer ma
 	// only is the node making value when it is op and value is read by
 	// nothing but reader.
 	only := func(value, op string) (*node, bool) {
-		if _, isOutput := g.outputs[value]; isOutput || outer[value] > 0 || len(readers[value]) != 1 {
+		if _, ok := g.soleReader(value, readers, outer); !ok {
 			return nil, false
 		}
 		return g.producerOf(value, op)
@@ -189,25 +185,8 @@ type rotaryConstants struct{ perm, zero, half, whole, last string }
 // last axis.
 func (c rotaryConstants) appendFlip(dst []byte, sin, signed string) []byte {
 	first, second, negated := signed+"/first", signed+"/second", signed+"/negated"
-	dst = appendPlainNode(dst, "Slice", first, []string{sin, c.zero, c.half, c.last}, first)
-	dst = appendPlainNode(dst, "Slice", second, []string{sin, c.half, c.whole, c.last}, second)
-	dst = appendPlainNode(dst, "Neg", negated, []string{first}, negated)
-	return appendLastAxisNode(dst, "Concat", signed+"/Concat", []string{negated, second}, signed)
-}
-
-// appendLastAxisNode appends op(inputs) with attribute axis −1.
-func appendLastAxisNode(dst []byte, op, name string, inputs []string, out string) []byte {
-	var attr []byte
-	attr = appendStringField(attr, attrName, "axis")
-	attr = appendVarintField(attr, attrInt, math.MaxUint64) // −1
-	attr = appendVarintField(attr, attrType, attrTypeInt)
-	var n []byte
-	for _, in := range inputs {
-		n = appendStringField(n, nodeInput, in)
-	}
-	n = appendStringField(n, nodeOutput, out)
-	n = appendStringField(n, nodeName, name)
-	n = appendStringField(n, nodeOpType, op)
-	n = appendBytesField(n, nodeAttribute, attr)
-	return appendBytesField(dst, graphNode, n)
+	dst = appendNode(dst, "Slice", first, []string{sin, c.zero, c.half, c.last}, first)
+	dst = appendNode(dst, "Slice", second, []string{sin, c.half, c.whole, c.last}, second)
+	dst = appendNode(dst, "Neg", negated, []string{first}, negated)
+	return appendNode(dst, "Concat", signed+"/Concat", []string{negated, second}, signed, intAttr("axis", -1))
 }

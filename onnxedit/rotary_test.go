@@ -35,25 +35,25 @@ func rotateHalfModel(change func(m *tmodel)) []byte {
 	return m.encode()
 }
 
-func planRotateHalf(t *testing.T, model []byte) (*graph, bool) {
+// planRotateHalf rewrites model (heads of 4 values) and parses the result.
+func planRotateHalf(t *testing.T, model []byte) (out []byte, g *graph, changed bool) {
 	t.Helper()
 	plan, err := PlanRotateHalf(bytes.NewReader(model), int64(len(model)), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := plan.Apply(model)
-	_, g, err := parseModelGraph(bytes.NewReader(out), int64(len(out)))
-	if err != nil {
+	out = plan.Apply(model)
+	if _, g, err = parseModelGraph(bytes.NewReader(out), int64(len(out))); err != nil {
 		t.Fatal(err)
 	}
-	return g, !plan.Unchanged()
+	return out, g, !plan.Unchanged()
 }
 
 // TestPlanRotateHalf: the rotation becomes a Gather of x by [2, 3, 0, 1]
 // times the sine with its first half negated, and the slices, the Neg and
 // the Concat go.
 func TestPlanRotateHalf(t *testing.T) {
-	g, changed := planRotateHalf(t, rotateHalfModel(nil))
+	out, g, changed := planRotateHalf(t, rotateHalfModel(nil))
 	if !changed {
 		t.Fatal("nothing rewritten")
 	}
@@ -90,11 +90,7 @@ func TestPlanRotateHalf(t *testing.T) {
 	if mul.inputs[0] != gather.outputs[0] {
 		t.Errorf("Mul(%v) does not read the Gather", mul.inputs)
 	}
-	if _, again := planRotateHalf(t, func() []byte {
-		m := rotateHalfModel(nil)
-		plan, _ := PlanRotateHalf(bytes.NewReader(m), int64(len(m)), 4)
-		return plan.Apply(m)
-	}()); again {
+	if _, _, again := planRotateHalf(t, out); again {
 		t.Error("a second rewrite changed the rewritten model")
 	}
 }
@@ -113,7 +109,7 @@ func TestPlanRotateHalfLeavesOthers(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, changed := planRotateHalf(t, rotateHalfModel(change)); changed {
+			if _, _, changed := planRotateHalf(t, rotateHalfModel(change)); changed {
 				t.Error("rewritten")
 			}
 		})
