@@ -26,7 +26,7 @@ func PlanMatMulNBitsAccuracy(src io.ReaderAt, size int64, level int64) (Plan, er
 	if err != nil {
 		return Plan{}, err
 	}
-	field := appendBytesField(nil, nodeAttribute, intAttr(accuracyLevelAttr, level))
+	field := appendBytesField(nil, nodeAttribute, encodeIntAttr(accuracyLevelAttr, level))
 	var edits []edit
 	for i := range g.nodes {
 		n := &g.nodes[i]

@@ -82,7 +82,7 @@ func PlanGroupedAttention(src io.ReaderAt, size int64, heads, kvHeads int) (Plan
 		second := cache
 		if transposed {
 			second = fresh(prefix + "/transposed")
-			dst = appendNode(dst, "Transpose", prefix+"/Transpose", []string{cache}, second, intsAttrProto("perm", 0, 1, 3, 2))
+			dst = appendNode(dst, "Transpose", prefix+"/Transpose", []string{cache}, second, encodeIntsAttr("perm", 0, 1, 3, 2))
 		}
 		dst = appendNode(dst, "MatMul", n.name, []string{grouped, second}, product)
 		dst = appendNode(dst, "Reshape", prefix+"/Reshape_heads", []string{product, shapes.heads}, n.outputs[0])
@@ -205,8 +205,8 @@ func intsAttr(n *node, name string) ([]int64, error) {
 }
 
 // appendNode appends a node of the default domain with the encoded
-// attributes attrs (AttributeProto messages: intAttr, intsAttrProto,
-// floatAttr).
+// attributes attrs (AttributeProto messages: encodeIntAttr, encodeIntsAttr,
+// encodeFloatAttr).
 func appendNode(dst []byte, op, name string, inputs []string, output string, attrs ...[]byte) []byte {
 	var n []byte
 	for _, in := range inputs {
@@ -221,15 +221,15 @@ func appendNode(dst []byte, op, name string, inputs []string, output string, att
 	return appendBytesField(dst, graphNode, n)
 }
 
-// intAttr is an INT AttributeProto.
-func intAttr(name string, v int64) []byte {
+// encodeIntAttr is an INT AttributeProto.
+func encodeIntAttr(name string, v int64) []byte {
 	a := appendStringField(nil, attrName, name)
 	a = appendVarintField(a, attrInt, uint64(v))
 	return appendVarintField(a, attrType, attrTypeInt)
 }
 
-// intsAttrProto is an INTS AttributeProto.
-func intsAttrProto(name string, v ...int64) []byte {
+// encodeIntsAttr is an INTS AttributeProto.
+func encodeIntsAttr(name string, v ...int64) []byte {
 	a := appendStringField(nil, attrName, name)
 	for _, x := range v {
 		a = appendVarintField(a, attrInts, uint64(x))
@@ -237,8 +237,8 @@ func intsAttrProto(name string, v ...int64) []byte {
 	return appendVarintField(a, attrType, attrTypeInts)
 }
 
-// floatAttr is a FLOAT AttributeProto.
-func floatAttr(name string, v float32) []byte {
+// encodeFloatAttr is a FLOAT AttributeProto.
+func encodeFloatAttr(name string, v float32) []byte {
 	a := appendStringField(nil, attrName, name)
 	a = appendTag(a, attrFloat, wireFixed32)
 	a = binary.LittleEndian.AppendUint32(a, math.Float32bits(v))

@@ -50,7 +50,7 @@ func PlanRMSNorm(src io.ReaderAt, size int64) (Plan, error) {
 		}
 		last := &g.nodes[norm.nodes[len(norm.nodes)-1]]
 		dst := appendNode(nil, "SimplifiedLayerNormalization", rmsNormPrefix+"/"+last.name, []string{norm.x, norm.weight},
-			last.outputs[0], floatAttr("epsilon", norm.epsilon), intAttr("axis", norm.axis))
+			last.outputs[0], encodeFloatAttr("epsilon", norm.epsilon), encodeIntAttr("axis", norm.axis))
 		edits = append(edits, edit{last.at.start, last.at.end, []Piece{literal(dst)}})
 		for _, n := range norm.nodes[:len(norm.nodes)-1] {
 			gone[n] = true

@@ -80,7 +80,7 @@ func PlanRotateHalf(src io.ReaderAt, size int64, headSize int) (Plan, error) {
 			dst = consts.appendFlip(dst, rot.sin, signed)
 		}
 		gathered := fresh(prefix + "/rotated")
-		dst = appendNode(dst, "Gather", prefix+"/Gather", []string{rot.x, consts.perm}, gathered, intAttr("axis", -1))
+		dst = appendNode(dst, "Gather", prefix+"/Gather", []string{rot.x, consts.perm}, gathered, encodeIntAttr("axis", -1))
 		dst = appendNode(dst, "Mul", mul.name, []string{gathered, signed}, mul.outputs[0])
 		edits = append(edits, edit{mul.at.start, mul.at.end, []Piece{literal(dst)}})
 		consumers[mul.inputs[0]]--
@@ -188,5 +188,5 @@ func (c rotaryConstants) appendFlip(dst []byte, sin, signed string) []byte {
 	dst = appendNode(dst, "Slice", first, []string{sin, c.zero, c.half, c.last}, first)
 	dst = appendNode(dst, "Slice", second, []string{sin, c.half, c.whole, c.last}, second)
 	dst = appendNode(dst, "Neg", negated, []string{first}, negated)
-	return appendNode(dst, "Concat", signed+"/Concat", []string{negated, second}, signed, intAttr("axis", -1))
+	return appendNode(dst, "Concat", signed+"/Concat", []string{negated, second}, signed, encodeIntAttr("axis", -1))
 }
