@@ -61,8 +61,9 @@ window.bench = {
   // same session: "threads=N", "ort=asyncify" / "ort=jspi" (which build of
   // onnxruntime-web the worker loads), "warmup=off" / "warmup=on" (the
   // worker's own choice otherwise: on a hardware WebGPU adapter), "dequantize=on"
-  // (the q4 decoder's weights unpacked to float32), "dequantize=int8" (to
-  // int8, with int8 activations),
+  // (the q4 decoder's weights unpacked to float32), "dequantize=off" (kept as
+  // downloaded; the worker's own choice otherwise: float32 on a computer that
+  // reports 8 GB or more), "dequantize=int8" (to int8, with int8 activations),
   // "load=sequential" (the sessions one after the other), "int8=on"
   // (the 4-bit MatMuls with int8 activations), or "attention=repeated" (the
   // export's attention, repeating the shared key/value heads), or
@@ -78,7 +79,7 @@ window.bench = {
     stored = new Promise((resolve) => { onStored = resolve; });
     let url = '/web/worker.js';
     let warmUp; // the worker's choice
-    let dequantize = false;
+    let dequantize; // the worker's choice
     let oneAtATime = false;
     let int8MatMul = false;
     let repeatKV = false;
@@ -87,7 +88,8 @@ window.bench = {
     else if (key === 'ort') url += '?ort=' + encodeURIComponent(value);
     else if (key === 'warmup') warmUp = value === 'on';
     else if (key === 'dequantize') {
-      dequantize = value === 'on' || value === 'int8';
+      if (!['on', 'off', 'int8'].includes(value)) throw new Error(`unknown option ${option}`);
+      dequantize = value !== 'off';
       int8MatMul = value === 'int8';
     }
     else if (key === 'load' && (value === 'sequential' || value === 'cached')) oneAtATime = value === 'sequential';
@@ -115,6 +117,8 @@ window.bench = {
       threads: loaded.threads,
       notice: loaded.notice,
       lastTokenLogits: loaded.lastTokenLogits,
+      dequantized: loaded.dequantized || [],
+      dequantizedTo: loaded.dequantizedTo || '',
     };
   },
 

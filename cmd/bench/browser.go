@@ -97,6 +97,10 @@ type pageLoad struct {
 	Backend string  `json:"backend"`
 	Threads int     `json:"threads"`
 	Notice  string  `json:"notice"`
+	// Dequantized and DequantizedTo: the sub-models whose 4-bit weights
+	// our worker unpacked, and to what (protocol.Loaded's).
+	Dequantized   []string `json:"dequantized"`
+	DequantizedTo string   `json:"dequantizedTo"`
 	// Stages: what the worker said it was doing during the load, and when
 	// (ours only).
 	Stages []string `json:"stages"`
@@ -177,6 +181,9 @@ func (c *chromium) measure(s *site, base string, r browserRun) (result, error) {
 		return res, fmt.Errorf("run: %w", err)
 	}
 	res.Threads, res.Notice, res.RanOn, res.LoadStages = ld.Threads, ld.Notice, ld.Backend, append(ld.Stages, pr.Stages...)
+	if len(ld.Dequantized) > 0 {
+		res.Unpacked = fmt.Sprintf("%s to %s", strings.Join(ld.Dequantized, ", "), ld.DequantizedTo)
+	}
 	res.LoadMs = &ld.LoadMs
 	res.PreprocessMs, res.VisionMs, res.TTFTMs, res.DecodeTps = pr.PreprocessMs, pr.VisionMs, pr.TTFTMs, pr.DecodeTps
 	res.Tokens, res.PromptTokens = len(pr.Tokens), pr.PromptTokens

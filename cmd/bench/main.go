@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.variant, "variant", "q4", "ONNX variant of the three sessions: fp32, fp16, q4 or q4f16")
 	fs.StringVar(&cases, "cases", "512,2048x1536", "pictures: 512 (512×512, one tile) and 2048x1536 (split into 12 tiles and the global one)")
 	fs.StringVar(&backends, "backends", "wasm,webgpu", "onnxruntime-web backends")
-	fs.StringVar(&contestants, "contestants", "ours,transformers,ortloop", "browser contestants; ours@threads=N, ours@ort=asyncify|jspi, ours@warmup=off, ours@dequantize=on|int8, ours@load=sequential, ours@int8=on, ours@attention=repeated and ours@look=ahead add our worker with that change, to compare in the same session; ours@load=cached and transformers@load=cached time a second load, from the files the first one kept in the browser's cache (an installed app's start)")
+	fs.StringVar(&contestants, "contestants", "ours,transformers,ortloop", "browser contestants; ours@threads=N, ours@ort=asyncify|jspi, ours@warmup=off, ours@dequantize=on|off|int8, ours@load=sequential, ours@int8=on, ours@attention=repeated and ours@look=ahead add our worker with that change, to compare in the same session; ours@load=cached and transformers@load=cached time a second load, from the files the first one kept in the browser's cache (an installed app's start)")
 	fs.IntVar(&c.runs, "runs", 2, "runs of each measurement; the last is reported")
 	fs.IntVar(&c.tokens, "tokens", 32, "new tokens per answer (greedy; end-of-sequence held back)")
 	fs.IntVar(&c.threads, "threads", 0, "WebAssembly threads for every contestant (0: each one's default)")
@@ -111,7 +111,7 @@ func (c config) check() error {
 	for _, name := range c.contestants {
 		base, _, withOption := strings.Cut(name, "@")
 		if _, ok := contestantPages[base]; !ok || (withOption && base != "ours" && name != cachedTransformers) {
-			return fmt.Errorf("-contestants: unknown contestant %q (have ours, ours@threads=N, ours@ort=asyncify|jspi, ours@warmup=off, ours@dequantize=on|int8, ours@load=sequential|cached, ours@int8=on, ours@attention=repeated, ours@look=ahead, transformers, transformers@load=cached, ortloop)", name)
+			return fmt.Errorf("-contestants: unknown contestant %q (have ours, ours@threads=N, ours@ort=asyncify|jspi, ours@warmup=off, ours@dequantize=on|off|int8, ours@load=sequential|cached, ours@int8=on, ours@attention=repeated, ours@look=ahead, transformers, transformers@load=cached, ortloop)", name)
 		}
 	}
 	for flag, devices := range map[string][]string{"native": c.native, "graphs": c.graphs} {

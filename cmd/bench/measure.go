@@ -38,6 +38,7 @@ type result struct {
 	PromptTokens int      `json:"prompt_tokens,omitempty"`
 	Threads      int      `json:"threads,omitempty"`
 	Notice       string   `json:"notice,omitempty"`
+	Unpacked     string   `json:"unpacked,omitempty"` // our worker's unpacked 4-bit weights: "decoder_model_merged to float32"
 	LoadStages   []string `json:"load_stages,omitempty"`
 	Error        string   `json:"error,omitempty"`
 	TokenIDs     []int64  `json:"token_ids,omitempty"`

@@ -80,7 +80,11 @@ func markdown(rep report, cfg config) string {
 			}
 		}
 		for _, r := range rows {
-			fmt.Fprintf(&b, "| %s |", contestantName(r.Contestant))
+			label := contestantName(r.Contestant)
+			if r.Unpacked != "" {
+				label += ", 4-bit weights unpacked (" + r.Unpacked + ")"
+			}
+			fmt.Fprintf(&b, "| %s |", label)
 			if r.Error != "" {
 				fmt.Fprintf(&b, " failed: %s |%s\n", strings.ReplaceAll(r.Error, "|", "/"), strings.Repeat(" |", len(metrics)-1))
 				continue

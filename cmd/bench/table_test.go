@@ -32,7 +32,7 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 		{Case: "512", Backend: "wasm", Contestant: "ours", Run: 2, TTFTMs: ptr(5000), DecodeTps: ptr(6)},
 		{Case: "512", Backend: "wasm", Contestant: "transformers", Run: 2, TTFTMs: ptr(10000), DecodeTps: ptr(3)},
 		{Case: "512", Backend: "wasm", Contestant: "ortloop", Run: 2, Error: "run: out of memory | oops"},
-		{Case: "512", Backend: "wasm", Contestant: "ours@dequantize=on", Run: 2, TTFTMs: ptr(4000), DecodeTps: ptr(12)},
+		{Case: "512", Backend: "wasm", Contestant: "ours@dequantize=on", Run: 2, TTFTMs: ptr(4000), DecodeTps: ptr(12), Unpacked: "decoder_model_merged to float32"},
 		{Case: "512", Backend: "cpu", Contestant: "native", Run: 2, TTFTMs: ptr(1000), DecodeTps: ptr(60)},
 		{Case: "512", Backend: "cpu", Contestant: "native@attention=repeated", Run: 2, TTFTMs: ptr(1100), DecodeTps: ptr(55)},
 	}}
@@ -40,7 +40,8 @@ func TestMarkdownReportsTheLastRunAndFailures(t *testing.T) {
 	cfg.native = []string{"cpu", "cpu@attention=repeated"}
 	md := markdown(rep, cfg)
 	for _, want := range []string{"| ours (Go worker) |", "| 5000 |", "| **ours ÷ best alternative** | – | – | – | 2.00× | 2.00× |",
-		"| ours (Go worker), dequantize=on ÷ best alternative | – | – | – | 2.50× | 4.00× |", "failed: run: out of memory / oops",
+		"| ours (Go worker), dequantize=on ÷ best alternative | – | – | – | 2.50× | 4.00× |",
+		"| ours (Go worker), dequantize=on, 4-bit weights unpacked (decoder_model_merged to float32) | – |", "failed: run: out of memory / oops",
 		"| ours, native CLI | – | – | – | 1000 | 60.0 |", "| ours, native CLI, attention=repeated | – | – | – | 1100 | 55.0 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
