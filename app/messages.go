@@ -10,7 +10,7 @@ import (
 // loadMessage asks the worker to load the model of s; id tags the load's
 // replies, so the page can tell them from those of a load it replaced.
 func loadMessage(s Settings, id int) *protocol.Load {
-	return &protocol.Load{LoadID: id, Model: s.Model, Device: s.Device, DType: s.DType, Dequantize: s.Unpack4Bit != UnpackNone, Int8MatMul: s.Unpack4Bit == UnpackInt8}
+	return &protocol.Load{LoadID: id, Model: s.Model, Device: s.Device, DType: s.DType, Dequantize: s.Unpack4Bit.dequantize(), Int8MatMul: s.Unpack4Bit == UnpackInt8}
 }
 
 // askRequest is one user turn.

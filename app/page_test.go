@@ -294,13 +294,14 @@ func TestPageSettingsReload(t *testing.T) {
 	}
 }
 
-// TestPageUnpack4Bit turns the setting on: the model loads again with
-// dequantize, the about card names the parts the worker unpacked, and the
-// CPU fallback's notice stops suggesting the setting.
+// TestPageUnpack4Bit leaves the choice to the worker by default, then
+// turns the setting on: the model loads again with dequantize, the about
+// card names the parts the worker unpacked, and the CPU fallback's notice
+// stops suggesting the setting.
 func TestPageUnpack4Bit(t *testing.T) {
 	p, w := testPage(t)
-	if lastLoad(t, w).Dequantize {
-		t.Fatal("the first load asks for dequantize; want it off by default")
+	if d := lastLoad(t, w).Dequantize; d != nil {
+		t.Fatalf("the first load asks for dequantize %v; want the worker's choice (nil) by default", *d)
 	}
 	q4 := Variants{Vision: "q4", Embed: "q4", Decoder: "q4"}
 	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4})
@@ -310,7 +311,7 @@ func TestPageUnpack4Bit(t *testing.T) {
 	s := p.settings
 	s.Unpack4Bit = UnpackFloat32
 	p.changeSettings(noCtx, s)
-	if load := lastLoad(t, w); !load.Dequantize || load.Int8MatMul || p.model.Status != loading {
+	if load := lastLoad(t, w); !isTrue(load.Dequantize) || load.Int8MatMul || p.model.Status != loading {
 		t.Fatalf("after choosing float32: load %+v, model %v; want a new load with dequantize, without int8", load, p.model.Status)
 	}
 	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{modelconfig.Decoder}, DequantizedTo: "float32"})
@@ -323,7 +324,7 @@ func TestPageUnpack4Bit(t *testing.T) {
 	}
 	s.Unpack4Bit = UnpackInt8
 	p.changeSettings(noCtx, s)
-	if load := lastLoad(t, w); !load.Dequantize || !load.Int8MatMul || p.model.Status != loading {
+	if load := lastLoad(t, w); !isTrue(load.Dequantize) || !load.Int8MatMul || p.model.Status != loading {
 		t.Fatalf("after choosing int8: load %+v, model %v; want a new load with dequantize and int8", load, p.model.Status)
 	}
 	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWASM, DType: q4, Dequantized: []string{modelconfig.VisionEncoder, modelconfig.Decoder}, DequantizedTo: "int8"})
@@ -332,16 +333,25 @@ func TestPageUnpack4Bit(t *testing.T) {
 		t.Errorf("the about card does not say int8: %s", html)
 	}
 
-	// On WebGPU the setting acts only if the model falls back to the CPU:
-	// turning it off loads nothing and keeps the chat.
-	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWebGPU, DType: q4})
-	posted := len(w.posted)
 	s.Unpack4Bit = UnpackNone
 	p.changeSettings(noCtx, s)
+	if load := lastLoad(t, w); load.Dequantize == nil || *load.Dequantize || load.Int8MatMul {
+		t.Fatalf("after choosing as downloaded: load %+v; want dequantize false, without int8", load)
+	}
+
+	// On WebGPU the setting acts only if the model falls back to the CPU:
+	// changing it loads nothing and keeps the chat.
+	p.message(&protocol.Loaded{LoadID: p.loadID, Backend: DeviceWebGPU, DType: q4})
+	posted := len(w.posted)
+	s.Unpack4Bit = UnpackAuto
+	p.changeSettings(noCtx, s)
 	if len(w.posted) != posted || p.model.Status != loaded {
-		t.Errorf("on WebGPU, turning unpacking off posted %v and left the model %v; want nothing posted", types(w)[posted:], p.model.Status)
+		t.Errorf("on WebGPU, changing the unpacking posted %v and left the model %v; want nothing posted", types(w)[posted:], p.model.Status)
 	}
 }
+
+// isTrue reports whether b is set and true.
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // fallbackNotice is the text of the CPU fallback's notice, or "".
 func fallbackNotice(p *page) string {

@@ -61,9 +61,9 @@ type Settings struct {
 	MaxNewTokens      int
 	RepetitionPenalty float64
 	Sampling          Sampling
-	// Unpack4Bit asks the worker to unpack q4's 4-bit MatMuls when it runs
-	// on WebAssembly (protocol.Load.Dequantize), which has no fast 4-bit
-	// kernel.
+	// Unpack4Bit says what the worker does with q4's 4-bit MatMuls when it
+	// runs on WebAssembly (protocol.Load.Dequantize), which has no fast
+	// 4-bit kernel.
 	Unpack4Bit Unpack
 }
 
@@ -72,9 +72,13 @@ type Settings struct {
 type Unpack string
 
 const (
+	// UnpackAuto leaves it to the worker: float32 on a computer that says
+	// it has 8 GB or more, as downloaded on a phone and where the browser
+	// does not say.
+	UnpackAuto Unpack = ""
 	// UnpackNone keeps them as downloaded: the reference's arithmetic,
 	// least memory.
-	UnpackNone Unpack = ""
+	UnpackNone Unpack = "none"
 	// UnpackInt8 makes the vision encoder's and the decoder's int8, with
 	// int8 activations: answers about 3× faster, first token sooner, at
 	// q4's memory; approximate.
@@ -86,10 +90,22 @@ const (
 
 // param is the dequantize parameter's value.
 func (u Unpack) param() string {
-	if u == UnpackNone {
+	switch u {
+	case UnpackAuto:
+		return "auto"
+	case UnpackNone:
 		return "0"
 	}
 	return string(u)
+}
+
+// dequantize is the load's Dequantize for u: nil leaves it to the worker.
+func (u Unpack) dequantize() *bool {
+	if u == UnpackAuto {
+		return nil
+	}
+	on := u != UnpackNone
+	return &on
 }
 
 // Defaults and limits of the settings.
@@ -191,10 +207,12 @@ func (s *Settings) set(name, v string) (want string) {
 		switch u := Unpack(strings.ToLower(v)); u {
 		case UnpackInt8, UnpackFloat32:
 			s.Unpack4Bit = u
+		case "auto":
+			s.Unpack4Bit = UnpackAuto
 		default: // 1 (float32) and 0, from links made before int8
 			on := false
-			if setBool(&on, v, "use 0 (4-bit weights as downloaded), int8 or float32") != "" {
-				return "use 0 (4-bit weights as downloaded), int8 or float32"
+			if setBool(&on, v, unpackValues) != "" {
+				return unpackValues
 			}
 			s.Unpack4Bit = UnpackNone
 			if on {
@@ -204,6 +222,9 @@ func (s *Settings) set(name, v string) (want string) {
 	}
 	return ""
 }
+
+// unpackValues is the dequantize parameter's error.
+const unpackValues = "use auto, 0 (4-bit weights as downloaded), int8 or float32"
 
 // maxSeed keeps seeds exact as JavaScript numbers.
 const maxSeed = 1<<53 - 1

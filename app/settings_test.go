@@ -40,7 +40,9 @@ func TestParseSettings(t *testing.T) {
 		{"dequantize=1", func(s *Settings) { s.Unpack4Bit = UnpackFloat32 }, 0},
 		{"dequantize=float32", func(s *Settings) { s.Unpack4Bit = UnpackFloat32 }, 0},
 		{"dequantize=INT8", func(s *Settings) { s.Unpack4Bit = UnpackInt8 }, 0},
-		{"dequantize=off", func(*Settings) {}, 0},
+		{"dequantize=off", func(s *Settings) { s.Unpack4Bit = UnpackNone }, 0},
+		{"dequantize=0", func(s *Settings) { s.Unpack4Bit = UnpackNone }, 0},
+		{"dequantize=auto", func(*Settings) {}, 0},
 		{"dequantize=fast", func(*Settings) {}, 1},
 		{"device=cuda&split=2&max_new_tokens=24", func(s *Settings) { s.MaxNewTokens = 24 }, 2},
 	}
@@ -70,6 +72,7 @@ func TestSettingsQueryRoundTrip(t *testing.T) {
 		"model=%2Fmodels%2Fother%2F&temperature=0.7&top_k=40&top_p=0.95&seed=9",
 		"device=wasm&dequantize=float32",
 		"device=wasm&dequantize=int8",
+		"device=wasm&dequantize=0",
 	} {
 		q, _ := url.ParseQuery(query)
 		s, warnings := ParseSettings(q, def)

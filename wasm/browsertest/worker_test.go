@@ -97,23 +97,41 @@ func TestWorker(t *testing.T) {
 		checkStop(t, b)
 		checkRecovers(t, b, all)
 	})
+	on, off := true, false
 	t.Run("wasm/q4", func(t *testing.T) {
-		r := b.mustCall(t, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("q4")), loadTimeout)
+		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: &off}, ""), loadTimeout)
 		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
+		if got := r.loaded(t).Dequantized; len(got) != 0 {
+			t.Errorf("dequantize false unpacked %q", got)
+		}
 		checkQuantized(t, b, pngs, "q4")
 	})
 	t.Run("wasm/q4/dequantize", func(t *testing.T) {
-		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: true}, ""), loadTimeout)
+		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: &on}, ""), loadTimeout)
 		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
 		if got := r.loaded(t).Dequantized; !slices.Equal(got, []string{modelconfig.Decoder}) || r.loaded(t).DequantizedTo != "float32" {
 			t.Errorf("dequantized parts %q to %q, want the decoder only, to float32", got, r.loaded(t).DequantizedTo)
 		}
-		checkQuantized(t, b, pngs[:1], "q4")
+		checkQuantized(t, b, pngs, "q4")
+	})
+	// Left to the worker, the decoder is unpacked where the browser reports
+	// 8 GB or more and is not a phone (Chromium reports at most 8).
+	t.Run("wasm/q4/dequantize-auto", func(t *testing.T) {
+		roomy, err := evaluate[bool](b, "navigator.deviceMemory >= 8 && !navigator.userAgentData?.mobile", 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := b.mustCall(t, loadMessage(protocol.DeviceWasm, modelconfig.SameVariant("q4")), loadTimeout)
+		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
+		if got := r.loaded(t).Dequantized; slices.Equal(got, []string{modelconfig.Decoder}) != roomy {
+			t.Errorf("this browser reports 8 GB or more, not a phone: %v; the worker unpacked %q", roomy, got)
+		}
+		t.Logf("navigator.deviceMemory ≥ 8 and not a phone: %v; unpacked %q", roomy, r.loaded(t).Dequantized)
 	})
 	// Unpacked to int8 the answers are approximate: they must come, from
 	// onnxruntime-web's DynamicQuantizeMatMul, and are logged against q4's.
 	t.Run("wasm/q4/dequantize-int8", func(t *testing.T) {
-		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: true, Int8MatMul: true}, ""), loadTimeout)
+		r := b.mustCall(t, request(&protocol.Load{Model: modelPath, Device: protocol.DeviceWasm, DType: modelconfig.SameVariant("q4"), Dequantize: &on, Int8MatMul: true}, ""), loadTimeout)
 		checkLoaded(t, r, "wasm", modelconfig.SameVariant("q4"))
 		loaded := r.loaded(t)
 		if got := slices.Sorted(slices.Values(loaded.Dequantized)); !slices.Equal(got, []string{modelconfig.Decoder, modelconfig.VisionEncoder}) || loaded.DequantizedTo != "int8" {

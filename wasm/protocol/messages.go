@@ -30,8 +30,10 @@ type Load struct {
 	WarmUp *bool `json:"warmUp,omitempty"`
 	// Dequantize turns a q4 decoder's 4-bit MatMuls into float32 ones on
 	// WebAssembly (the vision encoder stays q4); with Int8MatMul, those of
-	// the vision encoder and the decoder into int8 ones.
-	Dequantize bool `json:"dequantize,omitempty"`
+	// the vision encoder and the decoder into int8 ones. nil is the
+	// worker's choice: float32 on a computer that says it has memory to
+	// spare, as downloaded elsewhere (and always with Int8MatMul).
+	Dequantize *bool `json:"dequantize,omitempty"`
 	// OneAtATime loads the three sessions one after the other instead of
 	// at once (for benchmarks: what the parallel load buys).
 	OneAtATime bool `json:"oneAtATime,omitempty"`

@@ -51,6 +51,40 @@ const (
 	softwareAdapterAsked = "WebGPU here runs in software, without a graphics card: expect it to be much slower than WebAssembly."
 )
 
+// hostInfo is what the browser says of the computer the worker runs on.
+type hostInfo struct {
+	// MemoryGB is navigator.deviceMemory: the device's memory in GB,
+	// rounded down to a power of two and capped at 8 by Chromium; 0 where
+	// the browser does not say (Firefox, Safari).
+	MemoryGB float64
+	// Mobile is navigator.userAgentData.mobile: a phone.
+	Mobile bool
+}
+
+// unpackMemoryGB is the least navigator.deviceMemory at which the automatic
+// choice unpacks a q4 decoder to float32 on WebAssembly. Unpacked, it
+// decodes 2.4–3.8× faster with the same tokens (bench, README), and the
+// worker's peak grows by about 1.1 GB (to 2.3 GB at one tile, 3.5 GB at 13).
+const unpackMemoryGB = 8
+
+// chooseDequantize says whether the q4 decoder's 4-bit MatMuls are unpacked
+// (pipeline.Pipeline.Dequantize): only on WebAssembly, whose onnxruntime-web
+// build has no fast 4-bit kernel; as the load asks when it asks; otherwise
+// on a computer, not a phone, that reports unpackMemoryGB or more. A load
+// asking for int8 activations alone (Int8MatMul without Dequantize) keeps
+// the 4-bit weights, as it always has.
+func chooseDequantize(load *protocol.Load, backend protocol.Device, host hostInfo) bool {
+	switch {
+	case backend != protocol.DeviceWasm:
+		return false
+	case load.Dequantize != nil:
+		return *load.Dequantize
+	case load.Int8MatMul:
+		return false
+	}
+	return host.MemoryGB >= unpackMemoryGB && !host.Mobile
+}
+
 // halfVariants need shader-f16 on WebGPU: their activations and key/value
 // cache are float16.
 func needsF16(variant string) bool { return variant == "fp16" || variant == "q4f16" }

@@ -132,3 +132,30 @@ func TestChooseDecoder(t *testing.T) {
 		t.Error("chooseDecoder accepted an unknown decoder")
 	}
 }
+
+func TestChooseDequantize(t *testing.T) {
+	on, off := true, false
+	laptop := hostInfo{MemoryGB: 8}
+	for _, tc := range []struct {
+		name    string
+		load    protocol.Load
+		backend protocol.Device
+		host    hostInfo
+		want    bool
+	}{
+		{"automatic on a computer with 8 GB", protocol.Load{}, "wasm", laptop, true},
+		{"automatic with 4 GB", protocol.Load{}, "wasm", hostInfo{MemoryGB: 4}, false},
+		{"automatic where the browser does not say", protocol.Load{}, "wasm", hostInfo{}, false},
+		{"automatic on a phone with 8 GB", protocol.Load{}, "wasm", hostInfo{MemoryGB: 8, Mobile: true}, false},
+		{"automatic on WebGPU", protocol.Load{}, "webgpu", laptop, false},
+		{"automatic with int8 activations", protocol.Load{Int8MatMul: true}, "wasm", laptop, false},
+		{"asked for", protocol.Load{Dequantize: &on}, "wasm", hostInfo{MemoryGB: 2, Mobile: true}, true},
+		{"asked for with int8", protocol.Load{Dequantize: &on, Int8MatMul: true}, "wasm", hostInfo{}, true},
+		{"asked for on WebGPU", protocol.Load{Dequantize: &on}, "webgpu", laptop, false},
+		{"refused", protocol.Load{Dequantize: &off}, "wasm", laptop, false},
+	} {
+		if got := chooseDequantize(&tc.load, tc.backend, tc.host); got != tc.want {
+			t.Errorf("%s: chooseDequantize = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

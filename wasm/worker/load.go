@@ -174,8 +174,7 @@ func (w *worker) loadModel(ctx context.Context, load *protocol.Load) (*loadedMod
 		tokenized <- err
 	}()
 	w.status("Loading the model")
-	// onnxruntime-web's WebGPU backend has its own 4-bit kernel.
-	pipe.Dequantize = backend == protocol.DeviceWasm && load.Dequantize
+	pipe.Dequantize = chooseDequantize(load, backend, probeHost())
 	pipe.OneAtATime = load.OneAtATime
 	pipe.Int8MatMul = load.Int8MatMul
 	pipe.RepeatKV = load.RepeatKV
@@ -301,6 +300,19 @@ func softwareAdapter(adapter js.Value) bool {
 		}
 	}
 	return adapter.Get("isFallbackAdapter").Truthy()
+}
+
+// probeHost reads what the browser says of the computer's memory and kind.
+func probeHost() hostInfo {
+	nav := js.Global().Get("navigator")
+	var host hostInfo
+	if mem := nav.Get("deviceMemory"); mem.Type() == js.TypeNumber {
+		host.MemoryGB = mem.Float()
+	}
+	if ua := nav.Get("userAgentData"); ua.Truthy() {
+		host.Mobile = ua.Get("mobile").Truthy()
+	}
+	return host
 }
 
 // probeGPU asks for a WebGPU adapter and reads its features and limits.
