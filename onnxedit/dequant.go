@@ -742,9 +742,15 @@ func (w *weight) dequantizeColumns(raw []byte, blk0, blk1, lo, hi int) {
 			for q := range table {
 				table[q] = math.Float32bits((float32(q) - zp) * scale)
 			}
+			// Each byte of B holds two rows: the low nibble the even one.
 			out := raw[base+4*n:]
-			for j := range rows {
-				binary.LittleEndian.PutUint32(out[j*stride:], table[src[j/2]>>(4*(j&1))&0xf])
+			for i, b := range src[:rows/2] {
+				row := out[2*i*stride:]
+				binary.LittleEndian.PutUint32(row, table[b&0xf])
+				binary.LittleEndian.PutUint32(row[stride:], table[b>>4])
+			}
+			if rows&1 == 1 {
+				binary.LittleEndian.PutUint32(out[(rows-1)*stride:], table[src[rows/2]&0xf])
 			}
 		}
 	}

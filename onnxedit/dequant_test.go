@@ -438,6 +438,7 @@ func TestDequantizeHandBuilt(t *testing.T) {
 	cases := []qcase{
 		{name: "packed zero points, odd blocks, K not a multiple", m: 3, k: 40, n: 5, blockSize: 16, zp: "packed", wantRewrite: true},
 		{name: "default zero point", m: 2, k: 64, n: 7, blockSize: 32, wantRewrite: true},
+		{name: "K odd: a last block of odd rows", m: 2, k: 41, n: 3, blockSize: 16, zp: "packed", wantRewrite: true},
 		{name: "float zero points", m: 2, k: 48, n: 3, blockSize: 16, zp: "float", wantRewrite: true},
 		{name: "bias", m: 4, k: 32, n: 6, blockSize: 16, zp: "packed", bias: true, wantRewrite: true},
 		{name: "accuracy level 4", m: 2, k: 96, n: 9, blockSize: 32, zp: "packed", accuracyLevel: 4, wantRewrite: true},
