@@ -97,12 +97,20 @@ const (
 )
 
 // AutoOrder is the automatic variant rule, the one place it is written down
-// (wasm/PROTOCOL.md describes it): the variants an automatic sub-model may
-// use on c, best first. The download decides first (people fetch the model
-// over their phone's connection), then what c computes natively:
+// (wasm/PROTOCOL.md describes it): the variants an automatic sub-model part
+// may use on c, best first. The download decides first (people fetch the
+// model over their phone's connection), then what c computes natively:
 //
-//   - WebGPU with shader-f16: q4f16 (SmolVLM-256M: 189 MB for all three
-//     sub-models against 1,028 MB for fp32), then q4, fp16, fp32.
+//   - WebGPU with shader-f16: q4f16 for the vision encoder and the
+//     embeddings, q4 for the decoder (SmolVLM-256M: 198 MB for the three
+//     against 189 MB all q4f16 and 1,028 MB for fp32), then q4, fp16, fp32
+//     (the decoder: q4f16 second). The q4 decoder computes in float32 and
+//     gets onnxruntime's fused WebGPU kernels: natively on an H200 it
+//     decoded 1.25–1.45× the q4f16 one and loaded 0.2 s sooner, and on an
+//     H100 and an H200 it gave onnxruntime CPU's tokens where the float16
+//     decoder parts from them within 0–2 steps (README, "The GPU
+//     natively"); the float16 vision encoder and embeddings drift late or
+//     not at all.
 //   - WebGPU without shader-f16: q4 (264 MB), then fp32. Float16 graphs
 //     cannot run on such a GPU: q4f16 and fp16 come last, and choosing one
 //     moves the model to WebAssembly.
@@ -111,11 +119,13 @@ const (
 //
 // Each sub-model takes the first variant in this order that the model folder
 // has (see Available), so a folder holding q4 alone works everywhere.
-func AutoOrder(c Compute) []string {
-	switch c {
-	case ComputeGPUF16:
+func AutoOrder(c Compute, part string) []string {
+	switch {
+	case c == ComputeGPUF16 && part == Decoder:
+		return []string{"q4", "q4f16", "fp16", "fp32"}
+	case c == ComputeGPUF16:
 		return []string{"q4f16", "q4", "fp16", "fp32"}
-	case ComputeGPU:
+	case c == ComputeGPU:
 		return []string{"q4", "fp32", "q4f16", "fp16"}
 	}
 	return []string{"q4", "q4f16", "fp32", "fp16"}
@@ -127,8 +137,10 @@ func AutoOrder(c Compute) []string {
 func AutoDownload() []string {
 	var out []string
 	for _, c := range []Compute{ComputeCPU, ComputeGPU, ComputeGPUF16} {
-		if v := AutoOrder(c)[0]; !slices.Contains(out, v) {
-			out = append(out, v)
+		for _, part := range Parts {
+			if v := AutoOrder(c, part)[0]; !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -184,13 +196,12 @@ func (a Available) Pick(part string, order []string) string {
 	return order[0]
 }
 
-// Auto fills the automatic (empty) parts of v by AutoOrder(c) from what the
-// folder holds.
+// Auto fills the automatic (empty) parts of v by AutoOrder(c, part) from
+// what the folder holds.
 func (v Variants) Auto(c Compute, a Available) Variants {
-	order := AutoOrder(c)
 	for i, p := range []*string{&v.Vision, &v.Embed, &v.Decoder} {
 		if *p == "" {
-			*p = a.Pick(Parts[i], order)
+			*p = a.Pick(Parts[i], AutoOrder(c, Parts[i]))
 		}
 	}
 	return v

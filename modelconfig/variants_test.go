@@ -27,17 +27,18 @@ func TestAutoVariantsPickWhatTheFolderHas(t *testing.T) {
 		avail Available
 		want  Variants
 	}{
-		{"unknown folder, f16 GPU", Variants{}, ComputeGPUF16, nil, SameVariant("q4f16")},
+		{"unknown folder, f16 GPU", Variants{}, ComputeGPUF16, nil, Variants{"q4f16", "q4f16", "q4"}},
 		{"unknown folder, GPU", Variants{}, ComputeGPU, nil, SameVariant("q4")},
 		{"unknown folder, CPU", Variants{}, ComputeCPU, nil, SameVariant("q4")},
 		// Bug 4: bin/smolvlm download fetched q4 only; an f16 GPU asked for q4f16.
 		{"q4 only, f16 GPU", Variants{}, ComputeGPUF16, q4Only, SameVariant("q4")},
 		{"q4 only, CPU", Variants{}, ComputeCPU, q4Only, SameVariant("q4")},
-		{"per part, f16 GPU", Variants{}, ComputeGPUF16, mixed, Variants{"q4f16", "fp16", "q4f16"}},
+		{"per part, f16 GPU", Variants{}, ComputeGPUF16, mixed, Variants{"q4f16", "fp16", "q4"}},
+		{"no q4 decoder, f16 GPU", Variants{}, ComputeGPUF16, Available{VisionEncoder: {"q4f16"}, EmbedTokens: {"q4f16"}, Decoder: {"q4f16", "fp32"}}, SameVariant("q4f16")},
 		{"per part, GPU", Variants{}, ComputeGPU, mixed, Variants{"fp32", "fp16", "q4"}},
 		{"per part, CPU", Variants{}, ComputeCPU, mixed, Variants{"q4f16", "fp16", "q4"}},
 		{"explicit parts kept", Variants{Decoder: "fp32"}, ComputeGPUF16, q4Only, Variants{"q4", "q4", "fp32"}},
-		{"nothing there: the first choice", Variants{}, ComputeGPUF16, Available{}, SameVariant("q4f16")},
+		{"nothing there: the first choice", Variants{}, ComputeGPUF16, Available{}, Variants{"q4f16", "q4f16", "q4"}},
 	} {
 		if got := tc.req.Auto(tc.c, tc.avail); got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
@@ -49,14 +50,14 @@ func TestAutoDownloadIsEveryFirstChoice(t *testing.T) {
 	if got := AutoDownload(); !reflect.DeepEqual(got, []string{"q4", "q4f16"}) {
 		t.Errorf("AutoDownload() = %v", got)
 	}
+	avail := Available{}
+	for _, part := range Parts {
+		avail[part] = AutoDownload()
+	}
 	for _, c := range []Compute{ComputeCPU, ComputeGPU, ComputeGPUF16} {
-		first := AutoOrder(c)[0]
-		avail := Available{}
-		for _, part := range Parts {
-			avail[part] = AutoDownload()
-		}
-		if got := (Variants{}).Auto(c, avail); got != SameVariant(first) {
-			t.Errorf("compute %d: the default download gives %+v, not the first choice %s", c, got, first)
+		first := Variants{AutoOrder(c, VisionEncoder)[0], AutoOrder(c, EmbedTokens)[0], AutoOrder(c, Decoder)[0]}
+		if got := (Variants{}).Auto(c, avail); got != first {
+			t.Errorf("compute %d: the default download gives %+v, not the first choice %+v", c, got, first)
 		}
 	}
 }

@@ -118,7 +118,9 @@ func checkWebGPUCase(t *testing.T, p *pipeline.Pipeline, pc preparedCase, varian
 // make test (it skips unless SMOLVLM_WEBGPU_VARIANTS is set): it finds which
 // sub-model's float16 kernels on WebGPU part from onnxruntime CPU, by running
 // one float16 part at a time among fp32 ones on both engines and logging the
-// first step where their greedy tokens differ.
+// first step where their greedy tokens differ; then the same for all-q4f16
+// and for the automatic choice on a shader-f16 GPU (modelconfig.AutoOrder).
+// Each configuration is a subtest (-run 'TestWebGPUWhereFloat16Parts/auto').
 func TestWebGPUWhereFloat16Parts(t *testing.T) {
 	if os.Getenv("SMOLVLM_WEBGPU_VARIANTS") == "" {
 		t.Skip("diagnostic for a GPU with shader-f16: set SMOLVLM_WEBGPU_VARIANTS")
@@ -133,25 +135,38 @@ func TestWebGPUWhereFloat16Parts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cpu.Close()
-	for _, pc := range preparedCases(t) {
-		if !pc.exactTile {
-			continue
+	type config struct {
+		name string
+		v    modelconfig.Variants
+	}
+	var configs []config
+	for _, f16 := range []string{"fp16", "q4f16"} {
+		for _, part := range []string{"vision", "embed", "decoder"} {
+			v := modelconfig.SameVariant("fp32")
+			switch part {
+			case "vision":
+				v.Vision = f16
+			case "embed":
+				v.Embed = f16
+			case "decoder":
+				v.Decoder = f16
+			}
+			configs = append(configs, config{f16 + "-" + part, v})
 		}
-		for _, f16 := range []string{"fp16", "q4f16"} {
-			for _, part := range []string{"vision", "embed", "decoder"} {
-				v := modelconfig.Variants{Vision: "fp32", Embed: "fp32", Decoder: "fp32"}
-				switch part {
-				case "vision":
-					v.Vision = f16
-				case "embed":
-					v.Embed = f16
-				case "decoder":
-					v.Decoder = f16
+	}
+	configs = append(configs, config{"q4f16", modelconfig.SameVariant("q4f16")},
+		config{"auto", modelconfig.Variants{}.Auto(modelconfig.ComputeGPUF16, nil)})
+	cases := preparedCases(t)
+	for _, cf := range configs {
+		t.Run(cf.name, func(t *testing.T) {
+			for _, pc := range cases {
+				if !pc.exactTile {
+					continue
 				}
 				var got [2][]int64
 				for i, e := range []*ortnative.Engine{cpu, gpu} {
 					p := openFixture(t)
-					if err := p.LoadModel(context.Background(), e, v); err != nil {
+					if err := p.LoadModel(context.Background(), e, cf.v); err != nil {
 						t.Fatal(err)
 					}
 					ans, err := answer(p, pc, sample.Options{})
@@ -161,9 +176,9 @@ func TestWebGPUWhereFloat16Parts(t *testing.T) {
 					}
 					got[i] = ans.Tokens
 				}
-				t.Logf("%-22s %s %-7s on WebGPU vs CPU: first difference at step %d of %d",
-					pc.c.ID, f16, part, fixture.FirstDiff(got[1], got[0]), len(got[0]))
+				t.Logf("%-22s %s on WebGPU vs CPU: first difference at step %d of %d",
+					pc.c.ID, cf.v, fixture.FirstDiff(got[1], got[0]), len(got[0]))
 			}
-		}
+		})
 	}
 }

@@ -78,7 +78,7 @@ func TestChooseVariants(t *testing.T) {
 		notice      bool
 		avail       modelconfig.Available // nil: unknown
 	}{
-		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, nil},
+		{"webgpu f16 auto", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4"), "webgpu", false, nil},
 		{"webgpu no f16 auto", auto, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false, nil},
 		{"wasm auto", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4", "q4", "q4"), "wasm", false, nil},
 		{"explicit kept", modelconfig.SameVariant("q4"), "webgpu", noF16, smolvlm256, modelconfig.SameVariant("q4"), "webgpu", false, nil},
@@ -87,14 +87,15 @@ func TestChooseVariants(t *testing.T) {
 		{"q4f16 decoder without shader-f16", modelconfig.Variants{Decoder: "q4f16"}, "webgpu", noF16, smolvlm256, vars("q4", "q4", "q4f16"), "wasm", true, nil},
 		{"fp16 on wasm", modelconfig.SameVariant("fp16"), "wasm", gpuInfo{}, smolvlm256, modelconfig.SameVariant("fp16"), "wasm", false, nil},
 		{"256M table fits the minimum limits", auto, "webgpu", small, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false, nil},
-		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, nil},
+		{"f16 halves the table", auto, "webgpu", smallF16, smolvlm256, vars("q4f16", "q4f16", "q4"), "webgpu", false, nil},
 		{"fp32 table over the limit", modelconfig.Variants{Embed: "fp32"}, "webgpu", smallF16, smolvlm256, vars("q4", "fp32", "q4"), "wasm", true, nil},
 		{"2B table too big without f16", auto, "webgpu", small, big, vars("q4", "q4", "q4"), "wasm", true, nil},
 		{"fp32 decoder lm_head too big", modelconfig.Variants{Decoder: "fp32"}, "webgpu", small, big, vars("q4", "q4", "fp32"), "wasm", true, nil},
 		// Issue 7, bug 4: bin/smolvlm download fetched q4 only, and an f16
 		// adapter asked for the missing q4f16 files.
 		{"f16 adapter, q4 downloaded", auto, "webgpu", f16, smolvlm256, vars("q4", "q4", "q4"), "webgpu", false, q4Only},
-		{"f16 adapter, both downloaded", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, both},
+		{"f16 adapter, both downloaded", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4"), "webgpu", false, both},
+		{"f16 adapter, q4f16 downloaded", auto, "webgpu", f16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "webgpu", false, q4f16Only},
 		{"wasm, q4f16 downloaded", auto, "wasm", gpuInfo{}, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "wasm", false, q4f16Only},
 		{"no f16, q4f16 only: to wasm", auto, "webgpu", noF16, smolvlm256, vars("q4f16", "q4f16", "q4f16"), "wasm", true, q4f16Only},
 		{"no f16, fp32 and q4f16: fp32 on the GPU", auto, "webgpu", noF16, smolvlm256, vars("fp32", "fp32", "fp32"), "webgpu", false, fp32AndQ4f16},
