@@ -142,16 +142,11 @@ func TestWebGPUWhereFloat16Parts(t *testing.T) {
 	var configs []config
 	for _, f16 := range []string{"fp16", "q4f16"} {
 		for _, part := range []string{"vision", "embed", "decoder"} {
-			v := modelconfig.SameVariant("fp32")
-			switch part {
-			case "vision":
-				v.Vision = f16
-			case "embed":
-				v.Embed = f16
-			case "decoder":
-				v.Decoder = f16
+			v, err := modelconfig.ParseVariants(part + "=" + f16)
+			if err != nil {
+				t.Fatal(err)
 			}
-			configs = append(configs, config{f16 + "-" + part, v})
+			configs = append(configs, config{f16 + "-" + part, v.WithDefault("fp32")})
 		}
 	}
 	configs = append(configs, config{"q4f16", modelconfig.SameVariant("q4f16")},
