@@ -68,7 +68,7 @@ var (
 	// unpackChoices are Settings.Unpack4Bit's; it only acts on WebAssembly.
 	// The figures are make bench's (README, "What made us faster").
 	unpackChoices = []choice{
-		{Value: UnpackAuto.param(), Label: "Automatic: unpacked to float32 on a computer with 8 GB of memory or more"},
+		{Value: UnpackAuto.param(), Label: "Automatic: float32 on a computer with 8 GB or more, as downloaded on a phone"},
 		{Value: UnpackNone.param(), Label: "As downloaded: exact, least memory"},
 		{Value: UnpackInt8.param(), Label: "Unpacked to 8-bit: words about 3× faster, same memory, approximate"},
 		{Value: UnpackFloat32.param(), Label: "Unpacked to float32: words up to 4× faster, about 1 GB more memory"},
