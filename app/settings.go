@@ -78,7 +78,7 @@ const (
 	UnpackAuto Unpack = ""
 	// UnpackNone keeps them as downloaded: the reference's arithmetic,
 	// least memory.
-	UnpackNone Unpack = "none"
+	UnpackNone Unpack = "0"
 	// UnpackInt8 makes the vision encoder's and the decoder's int8, with
 	// int8 activations: answers about 3× faster, first token sooner, at
 	// q4's memory; approximate.
@@ -88,13 +88,11 @@ const (
 	UnpackFloat32 Unpack = "float32"
 )
 
-// param is the dequantize parameter's value.
+// param is the dequantize parameter's value: the Unpack itself, but for
+// the automatic choice.
 func (u Unpack) param() string {
-	switch u {
-	case UnpackAuto:
+	if u == UnpackAuto {
 		return "auto"
-	case UnpackNone:
-		return "0"
 	}
 	return string(u)
 }
@@ -205,11 +203,11 @@ func (s *Settings) set(name, v string) (want string) {
 		s.Sampling.Seed = seed
 	case paramUnpack4Bit:
 		switch u := Unpack(strings.ToLower(v)); u {
-		case UnpackInt8, UnpackFloat32:
+		case UnpackNone, UnpackInt8, UnpackFloat32:
 			s.Unpack4Bit = u
 		case "auto":
 			s.Unpack4Bit = UnpackAuto
-		default: // 1 (float32) and 0, from links made before int8
+		default: // 1 (float32), off, from links made before int8
 			on := false
 			if setBool(&on, v, unpackValues) != "" {
 				return unpackValues
